@@ -1,0 +1,54 @@
+# Two commands do all the set-up on a fresh machine:
+#   make run   — create .venv, install, ingest corpus/, answer a sample question, start the service
+#   make test  — create .venv, install with dev extras, run the test suite (+ the eval quality gate)
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export OMP_WAIT_POLICY ?= PASSIVE
+export HF_HUB_OFFLINE ?= 1
+export TOKENIZERS_PARALLELISM ?= false
+
+.PHONY: install run ingest ask serve test test-fast lint bench eval clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	# torch first, pinned: the CPU wheel on this machine; then nothing else can pull a CUDA build.
+	$(PIP) install -q torch==2.13.0
+	$(PIP) install -q -e '.[dev]'
+	touch $@
+
+ingest: install
+	$(BIN)/assistant ingest
+
+ask: ingest
+	$(BIN)/assistant ask "“虹桥人才荟”是做什么的？"
+
+run: ask
+	$(BIN)/assistant serve --host $(HOST) --port $(PORT)
+
+serve: install
+	$(BIN)/assistant serve --host $(HOST) --port $(PORT)
+
+test: install
+	$(BIN)/pytest
+
+test-fast: install
+	$(BIN)/pytest -m "not slow"
+
+eval: install
+	$(BIN)/assistant eval
+
+bench: install
+	$(BIN)/assistant bench
+
+lint: install
+	$(BIN)/ruff check assistant embeddings api eval tests
+
+clean:
+	rm -rf .data .pytest_cache

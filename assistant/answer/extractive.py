@@ -1,0 +1,229 @@
+"""The default answerer: no LLM. It quotes the sentences of the top passages that answer the question.
+
+- Sentences are scored by the weighted share of the question's salient terms they contain.
+- "哪些/哪几/有几" questions get the whole enumeration (一是…二是…, or the list sentence).
+- "第二项…" follow-ups pick that item of the enumeration.
+- Questions about the document itself (文号, 签发人, 日期, 联系电话 …) are answered from the metadata lines.
+Every quote is a verbatim slice of the source document; ``citations.verify`` checks it again.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from assistant.answer.citations import verify
+from assistant.answer.text import Span, sentences
+from assistant.index.lexical import LexicalIndex, salient_terms
+from assistant.ingest.headings import visual_len
+from assistant.prompts import render
+from assistant.retrieve import META_WORDS, Retrieval
+from assistant.settings import Settings
+from assistant.types import Answer, Citation, Context, Document, Hit
+
+ENUMERATION = re.compile(r"哪些|哪几|有几|几项|几个|几方面|几大|包括什么|包含什么|有什么|分别|列举|都有")
+_CN_NUM = "一二三四五六七八九十"
+ORDINAL = re.compile(rf"第([{_CN_NUM}\d]{{1,2}})(?:项|条|个|点|方面|是)")
+_ITEM = re.compile(rf"([{_CN_NUM}]{{1,2}})是")
+
+# (label shown in the answer, question pattern, evidence line pattern in the document)
+METADATA_FIELDS: list[tuple[str, re.Pattern[str], re.Pattern[str]]] = [
+    ("的文号为", re.compile(r"文号|发文字号|字号"), re.compile(r"[\u4e00-\u9fa5]{1,12}\s*[〔\[【]\s*\d{4}\s*[〕\]】]\s*\d+\s*号")),
+    ("的签发人", re.compile(r"签发"), re.compile(r"签发人\s*[:：]\s*\S+")),
+    ("的联系人及电话", re.compile(r"联系人|联系电话|电话|联系方式"), re.compile(r"[^\n]*(?:联系人|联系电话|电话)[^\n]*")),
+    ("的通讯地址", re.compile(r"地址|邮编|邮政编码"), re.compile(r"[^\n]*(?:地址|邮政编码)[^\n]*")),
+    ("的成文日期", re.compile(r"日期|哪天|何时|什么时候|哪一天|时间"), re.compile(r"^\s*\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日\s*$", re.M)),
+    ("的发文机关", re.compile(r"发文机关|发文单位|哪个(?:部门|单位|机关)(?:发|印发|制定|发布)"), re.compile(r"^.{2,30}(?:委员会|人民政府|办公室|局|委)$", re.M)),
+]
+
+
+def _cn_to_int(s: str) -> int:
+    if s.isdigit():
+        return int(s)
+    if s == "十":
+        return 10
+    if s.startswith("十"):
+        return 10 + _CN_NUM.index(s[1]) + 1
+    if len(s) == 2 and s[1] == "十":
+        return (_CN_NUM.index(s[0]) + 1) * 10
+    return _CN_NUM.index(s[0]) + 1 if s[0] in _CN_NUM else 0
+
+
+@dataclass
+class _Scored:
+    hit_rank: int
+    hit: Hit
+    span: Span
+    score: float
+
+
+class ExtractiveAnswerer:
+    def __init__(self, settings: Settings, lexical: LexicalIndex) -> None:
+        self.settings = settings
+        self.lexical = lexical
+
+    # ---- public -------------------------------------------------------------------------------------
+    def answer(self, question: str, retrieval: Retrieval, documents: dict[str, Document]) -> Answer:
+        hits = retrieval.hits
+        contexts = [
+            Context(rank=i, chunk_id=h.chunk.id, source=h.chunk.source, section=h.chunk.section, text=h.chunk.text, score=round(h.score, 6))
+            for i, h in enumerate(hits, 1)
+        ]
+        if not retrieval.gate.passed or not hits:
+            return self._refuse(question, retrieval, contexts)
+
+        query = retrieval.query
+        groups = self._metadata_answer(query, hits, documents)
+        if groups is None:
+            groups = self._extract(query, hits)
+        if not groups:
+            return self._refuse(question, retrieval, contexts)
+
+        citations: list[Citation] = []
+        parts: list[str] = []
+        for hit, text, label in groups:
+            n = len(citations) + 1
+            c = hit.chunk
+            citations.append(
+                Citation(n=n, source=c.source, title=c.title, doc_number=c.doc_number, date=c.date,
+                         section=c.section, quote=text, chunk_id=c.id)
+            )
+            if label:
+                parts.append(render(self.settings.prompts_dir, "metadata_answer", title=c.title, label=label, evidence=text, n=n))
+            else:
+                parts.append(f"{text}[{n}]")
+        answer_text, citations = verify("\n".join(parts), citations, documents)
+        if not citations:
+            return self._refuse(question, retrieval, contexts)
+        return Answer(question=question, answer=answer_text, grounded=True, citations=citations, contexts=contexts)
+
+    # ---- refusal ------------------------------------------------------------------------------------
+    def _refuse(self, question: str, retrieval: Retrieval, contexts: list[Context]) -> Answer:
+        closest: list[dict[str, str]] = []
+        for h in retrieval.hits:
+            if all(d["source"] != h.chunk.source for d in closest):
+                closest.append({"source": h.chunk.source, "title": h.chunk.title, "doc_number": h.chunk.doc_number})
+        text = render(
+            self.settings.prompts_dir, "refusal",
+            question=question.strip().rstrip("？?"), missing=retrieval.gate.missing_terms[:3], closest=closest[:2],
+        )
+        reason = "no_passages" if not retrieval.hits else "relevance_gate"
+        return Answer(question=question, answer=text, grounded=False, citations=[], contexts=contexts, refusal_reason=reason)
+
+    # ---- metadata questions -------------------------------------------------------------------------
+    def _metadata_answer(self, query: str, hits: list[Hit], documents: dict[str, Document]) -> list[tuple[Hit, str, str]] | None:
+        if not META_WORDS.search(query):
+            return None
+        top = hits[0]
+        doc = documents.get(top.chunk.source)
+        if doc is None:
+            return None
+        for label, q_pat, line_pat in METADATA_FIELDS:
+            if not q_pat.search(query):
+                continue
+            # A date question about a passage ("哪年发布实施") is a content question, not metadata.
+            if label == "的成文日期" and re.search(r"《|方案|政策|措施", query) and not re.search(r"印发|成文|发文|文件", query):
+                return None
+            m = line_pat.search(doc.text)
+            if m:
+                return [(top, m.group(0).strip(), label)]
+        return None
+
+    # ---- sentence extraction ------------------------------------------------------------------------
+    def _weights(self, query: str) -> dict[str, float]:
+        terms = [t for t in salient_terms(query) if not META_WORDS.fullmatch(t)]
+        return {t: self.lexical.idf(t) for t in terms}
+
+    def _extract(self, query: str, hits: list[Hit]) -> list[tuple[Hit, str, str]]:
+        weights = self._weights(query)
+        total = sum(weights.values()) or 1.0
+        enumeration = bool(ENUMERATION.search(query))
+        ordinal = ORDINAL.search(query)
+
+        scored: list[_Scored] = []
+        for rank, hit in enumerate(hits[:3]):
+            heading = hit.chunk.section.lower()
+            heading_cover = sum(w for t, w in weights.items() if t in heading) / total
+            for j, span in enumerate(sentences(hit.chunk.text)):
+                low = span.text.lower()
+                cover = sum(w for t, w in weights.items() if t in low) / total
+                score = cover + 0.12 * (1 - rank / 3) + (0.35 * heading_cover if j == 0 else 0.0)
+                if visual_len(span.text) < 6:
+                    score -= 0.3
+                scored.append(_Scored(rank, hit, span, score))
+        if not scored:
+            return []
+
+        if ordinal:
+            picked = self._ordinal(ordinal, scored)
+            if picked:
+                return picked
+
+        best = max(scored, key=lambda s: s.score)
+        chunk_sents = [s for s in scored if s.hit is best.hit]
+        idx = chunk_sents.index(best)
+        lo = hi = idx
+        limit = self.settings.max_answer_chars * (2 if enumeration else 1)
+        if enumeration:
+            lo, hi = self._enumeration_span(chunk_sents, idx)
+        # A short lead sentence, or one that announces a list ("…如下：") needs the next sentence.
+        while hi + 1 < len(chunk_sents) and (
+            visual_len(self._text(chunk_sents, lo, hi)) < 40 or chunk_sents[hi].span.text.endswith(("：", ":"))
+        ):
+            hi += 1
+        # Neighbours that also answer the question join the quote (kept contiguous).
+        while hi + 1 < len(chunk_sents) and chunk_sents[hi + 1].score >= 0.8 * best.score and \
+                len(self._text(chunk_sents, lo, hi + 1)) <= limit:
+            hi += 1
+        groups = [(best.hit, self._text(chunk_sents, lo, hi), "")]
+
+        # A second passage (often the other document) when it answers nearly as well.
+        others = [s for s in scored if s.hit is not best.hit and s.score >= 0.85 * best.score and s.score > 0.45]
+        if others:
+            second = max(others, key=lambda s: s.score)
+            if second.span.text not in groups[0][1]:
+                groups.append((second.hit, second.span.text, ""))
+        return groups
+
+    @staticmethod
+    def _text(sents: list[_Scored], lo: int, hi: int) -> str:
+        chunk_text = sents[lo].hit.chunk.text
+        return chunk_text[sents[lo].span.start : sents[hi].span.end]
+
+    @staticmethod
+    def _enumeration_span(sents: list[_Scored], idx: int) -> tuple[int, int]:
+        """Widen to the run of 一是/二是… items (or the （一）（二） items) around the best sentence."""
+        def item_no(s: _Scored) -> int:
+            m = _ITEM.search(s.span.text[:8]) or re.match(rf"[（(]([{_CN_NUM}]+)[）)]", s.span.text)
+            return _cn_to_int(m.group(1)) if m else 0
+
+        lo = hi = idx
+        if any(item_no(s) for s in sents):
+            first_items = [i for i, s in enumerate(sents) if item_no(s) == 1]
+            if first_items:
+                start = max([i for i in first_items if i <= idx] or [first_items[0]])
+                lo = min(lo, start)
+                hi = max(hi, start)
+                expected = 2
+                for i in range(start + 1, len(sents)):
+                    n = item_no(sents[i])
+                    if n == expected:
+                        hi, expected = i, expected + 1
+                    elif n:
+                        break
+                # the sentence introducing the list, if it is right before the first item
+                if lo > 0 and sents[lo - 1].span.text.endswith(("：", ":", "。")) and lo == start and item_no(sents[lo]) == 1 \
+                        and "方面" in sents[lo - 1].span.text:
+                    lo -= 1
+        return lo, hi
+
+    def _ordinal(self, m: re.Match[str], scored: list[_Scored]) -> list[tuple[Hit, str, str]]:
+        n = _cn_to_int(m.group(1))
+        if not n:
+            return []
+        cn = _CN_NUM[n - 1] if n <= 10 else ""
+        patterns = [f"{cn}是", f"（{cn}）", f"({cn})", f"{n}、", f"{n}."]
+        for s in sorted(scored, key=lambda x: (x.hit_rank, -x.score)):
+            if any(s.span.text.startswith(p) or s.span.text[:6].find(p) >= 0 for p in patterns if p.strip("（）()、.是")):
+                return [(s.hit, s.span.text, "")]
+        return []

@@ -1,0 +1,160 @@
+"""``assistant`` command line: a thin layer over the same library calls the API uses."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from assistant.errors import AssistantError
+from assistant.settings import Settings, get_settings
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="政策问答助手：导入政策文件，带引用地回答问题。")
+console = Console()
+err = Console(stderr=True)
+
+CorpusOpt = Annotated[Path | None, typer.Option("--corpus", help="语料目录（默认 corpus/ 或 ASSISTANT_CORPUS_DIR）")]
+DataOpt = Annotated[Path | None, typer.Option("--data-dir", help="索引与状态目录（默认 .data/ 或 ASSISTANT_DATA_DIR）")]
+
+
+def load_settings(corpus: Path | None = None, data_dir: Path | None = None) -> Settings:
+    settings = get_settings()
+    update = {}
+    if corpus is not None:
+        update["corpus_dir"] = corpus
+    if data_dir is not None:
+        update["data_dir"] = data_dir
+    return settings.model_copy(update=update).resolved() if update else settings
+
+
+def fail(exc: AssistantError) -> typer.Exit:
+    err.print(f"[bold red]错误：[/]{exc.message}")
+    if exc.hint:
+        err.print(f"[yellow]{exc.hint}[/]")
+    return typer.Exit(code=2)
+
+
+@app.command()
+def ingest(
+    corpus: CorpusOpt = None,
+    data_dir: DataOpt = None,
+    force: Annotated[bool, typer.Option("--force", help="忽略清单，全部重建（向量仍走缓存）")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出导入报告")] = False,
+) -> None:
+    """导入（或增量更新）语料目录中的 .txt .md .pdf .docx .html 文件。"""
+    from assistant.ingest.pipeline import run_ingest
+
+    settings = load_settings(corpus, data_dir)
+    try:
+        report = run_ingest(settings, progress=not as_json and sys.stderr.isatty(), force=force)
+    except AssistantError as exc:
+        raise fail(exc) from exc
+    if as_json:
+        print(report.model_dump_json())
+    else:
+        state = "已更新" if report.changed else "无变化"
+        console.print(
+            f"[bold green]导入完成[/]（{state}）：{report.documents} 个文件，{report.chunks} 个片段，"
+            f"新向量化 {report.embedded} 个，用时 {report.seconds:.1f} 秒"
+        )
+        for label, items in (("新增", report.added), ("更新", report.updated), ("删除", report.removed)):
+            if items:
+                console.print(f"  {label}：{'、'.join(items)}")
+    for s in report.skipped:
+        kept = "（保留上一版本）" if s.kept_previous else ""
+        err.print(f"[yellow]跳过[/] {s.source}{kept}：{s.reason}")
+
+
+@app.command()
+def ask(
+    questions: Annotated[list[str], typer.Argument(help="一个或多个问题")],
+    as_json: Annotated[bool, typer.Option("--json", help="每个问题输出一行 JSON")] = False,
+    data_dir: DataOpt = None,
+    top_k: Annotated[int | None, typer.Option("--top-k", min=1, max=50)] = None,
+    source: Annotated[list[str] | None, typer.Option("--source", help="只在这些文件中检索（相对语料目录的路径）")] = None,
+) -> None:
+    """回答问题并给出可核对的引用（原文、文号、日期、章节）。"""
+    from assistant.service import Assistant
+
+    settings = load_settings(data_dir=data_dir)
+    bot = Assistant(settings)
+    filters = {"source": source} if source else None
+    code = 0
+    for q in questions:
+        try:
+            answer = bot.ask(q, top_k=top_k, filters=filters)
+        except AssistantError as exc:
+            if as_json:
+                print(json.dumps({"question": q, "error": exc.message, "hint": exc.hint}, ensure_ascii=False))
+                code = 2
+                continue
+            raise fail(exc) from exc
+        if as_json:
+            print(answer.model_dump_json(exclude_none=True))
+            continue
+        console.rule(f"[bold]{q}")
+        console.print(answer.answer)
+        for c in answer.citations:
+            meta = " · ".join(x for x in (c.doc_number, c.date, c.section) if x)
+            console.print(f"[cyan][{c.n}][/] 《{c.title}》 {meta}\n    [dim]“{c.quote}”[/]")
+        if not answer.grounded:
+            console.print("[yellow](未找到依据，未作回答)[/]")
+    raise typer.Exit(code)
+
+
+@app.command()
+def documents(data_dir: DataOpt = None, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """列出已导入的文件（标题、文号、日期、片段数）。"""
+    from assistant.service import Assistant
+
+    try:
+        docs = Assistant(load_settings(data_dir=data_dir)).documents()
+    except AssistantError as exc:
+        raise fail(exc) from exc
+    if as_json:
+        print(json.dumps([d.model_dump() for d in docs], ensure_ascii=False))
+        return
+    table = Table("文件", "标题", "文号", "日期", "片段")
+    for d in docs:
+        table.add_row(d.source, d.title, d.doc_number, d.date, str(d.chunks))
+    console.print(table)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port")] = 8000,
+    data_dir: DataOpt = None,
+    workers: Annotated[int, typer.Option("--workers", min=1)] = 1,
+) -> None:
+    """启动 HTTP 服务（问答 API、聊天页面、微信回调）。"""
+    import os
+
+    import uvicorn
+
+    if data_dir is not None:
+        os.environ["ASSISTANT_DATA_DIR"] = str(data_dir.expanduser().resolve())
+        get_settings.cache_clear()
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    uvicorn.run("api.main:create_app", factory=True, host=host, port=port, workers=workers, log_level="info")
+
+
+@app.command()
+def bench(
+    data_dir: DataOpt = None,
+    corpus: CorpusOpt = None,
+    questions: Annotated[int, typer.Option("--questions", min=10)] = 60,
+) -> None:
+    """基准测试：导入耗时、查询延迟 p50/p95、峰值内存。"""
+    from eval.bench_core import run_bench
+
+    run_bench(load_settings(corpus, data_dir), n_questions=questions)
+
+
+if __name__ == "__main__":
+    app()

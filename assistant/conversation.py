@@ -1,0 +1,32 @@
+"""Follow-up questions rewritten into standalone ones (heuristic; an LLM rewrite can replace it by config)."""
+
+from __future__ import annotations
+
+import re
+
+_ANAPHORA = re.compile(r"^(那|那么|还有|另外|此外|再)|它|其|该|这个|那个|这项|那项|这些|那些|上述|此项|第[一二三四五六七八九十\d]+(?:项|条|个|点|方面)|具体")
+_QUESTION_TAIL = re.compile(r"(是什么|是做什么的|有哪些|有什么|是哪些|包括哪些|怎么样|如何|吗|呢)?[？?。！!\s]*$")
+
+
+def needs_context(question: str) -> bool:
+    q = question.strip()
+    return bool(_ANAPHORA.search(q)) or len(q) <= 6
+
+
+def condense(question: str, history: list[str] | None) -> str:
+    """'它的文号是？' after '“虹桥人才荟”是做什么的？' → '“虹桥人才荟” 它的文号是？'.
+
+    The topic of the last turn (its question minus the interrogative tail) is put in front, which is what
+    both BM25 and the dense retriever need; pronouns stay, they carry no weight.
+    """
+    if not history or not needs_context(question):
+        return question
+    topic = ""
+    for previous in reversed(history):
+        previous = previous.strip()
+        if previous:
+            topic = _QUESTION_TAIL.sub("", previous)
+            if not needs_context(previous):
+                break
+    q = re.sub(r"^(那|那么)\s*", "", question.strip())
+    return f"{topic} {q}".strip() if topic else question

@@ -1,0 +1,118 @@
+"""Chinese lexical search: jieba search-mode tokens + BM25 (bm25s), saved beside the vector index."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+import threading
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+STOPWORDS = frozenset(
+    """的 了 是 在 和 与 及 或 等 有 为 对 于 将 把 被 这 那 其 之 以 而 并 也 都 就 还 又 从 向 到 由 给
+    吗 呢 吧 啊 呀 么 嘛 请问 请 什么 哪些 哪个 哪几 哪几项 哪里 哪儿 哪 几 几项 几个 多少 如何 怎么 怎样 怎么样
+    是否 是不是 有没有 能否 能不能 可以 可否 能 会 要 想 需要 应该 具体 主要 一下 一些 哪些方面 方面 内容 情况
+    我们 你们 我 你 他 她 它 他们 公司 一家 这个 那个 这些 那些 上述 该 此 有关 相关 关于 通过 进行 开展 推动 做 做好 加强 进一步
+    怎么办 为什么 干什么 做什么 是什么 指什么 有哪些 包括 包含 涉及 提到 提出 说 讲 写 文件 规定 政策 里 中 上 下 内 吗？""".split()
+)
+_TOKEN_OK = re.compile(r"[\w\u4e00-\u9fff]")
+
+log = logging.getLogger(__name__)
+
+
+@lru_cache(maxsize=1)
+def _tokenizer() -> Any:
+    """One jieba tokenizer per process, built on first use (not at import)."""
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    tok = jieba.Tokenizer()
+    tok.initialize()
+    return tok
+
+
+_tok_lock = threading.Lock()
+
+
+def tokenize(text: str, search_mode: bool = True) -> list[str]:
+    """Lower-cased jieba tokens without punctuation and stop words (search mode adds sub-words)."""
+    tok = _tokenizer()
+    with _tok_lock:
+        words = tok.lcut_for_search(text) if search_mode else tok.lcut(text)
+    return [w.lower() for w in (w.strip() for w in words) if w and _TOKEN_OK.search(w) and w not in STOPWORDS]
+
+
+def salient_terms(question: str) -> list[str]:
+    """Content words of a question (precise mode, de-duplicated, order kept)."""
+    seen: dict[str, None] = {}
+    for w in tokenize(question, search_mode=False):
+        if len(w) >= 2 or not w.isascii():
+            seen.setdefault(w, None)
+    return list(seen)
+
+
+class LexicalIndex:
+    def __init__(self, retriever: Any, ids: list[str], texts: list[str]) -> None:
+        self.retriever = retriever
+        self.ids = ids
+        self.texts = texts  # lexical texts, lower-cased, for coverage checks
+        self._df_cache: dict[str, int] = {}
+
+    @classmethod
+    def build(cls, ids: list[str], texts: list[str]) -> LexicalIndex:
+        import bm25s
+
+        corpus_tokens = [tokenize(t) or ["\u2205"] for t in texts]
+        retriever = bm25s.BM25()
+        if corpus_tokens:
+            retriever.index(corpus_tokens, show_progress=False)
+        return cls(retriever, ids, [t.lower() for t in texts])
+
+    def save(self, path: Path) -> None:
+        path.mkdir(parents=True, exist_ok=True)
+        if self.ids:
+            self.retriever.save(str(path / "bm25"))
+        (path / "ids.json").write_text(json.dumps({"ids": self.ids, "texts": self.texts}, ensure_ascii=False))
+
+    @classmethod
+    def load(cls, path: Path) -> LexicalIndex:
+        import bm25s
+
+        data = json.loads((path / "ids.json").read_text())
+        retriever = bm25s.BM25.load(str(path / "bm25")) if data["ids"] else bm25s.BM25()
+        return cls(retriever, data["ids"], data["texts"])
+
+    def search(self, query: str, k: int, allowed: set[str] | None = None) -> list[tuple[str, float]]:
+        """(chunk id, BM25 score), best first; only ids in ``allowed`` when given."""
+        if not self.ids:
+            return []
+        vocab = self.retriever.vocab_dict
+        tokens = [t for t in tokenize(query) if t in vocab]
+        if not tokens:
+            return []
+        scores = np.asarray(self.retriever.get_scores(tokens))
+        order = np.argsort(-scores)
+        out: list[tuple[str, float]] = []
+        for i in order:
+            if scores[i] <= 0 or len(out) >= k:
+                break
+            cid = self.ids[int(i)]
+            if allowed is None or cid in allowed:
+                out.append((cid, float(scores[i])))
+        return out
+
+    def doc_freq(self, term: str) -> int:
+        """Chunks whose text contains ``term`` as a substring (robust to tokenisation differences)."""
+        term = term.lower()
+        if term not in self._df_cache:
+            self._df_cache[term] = sum(1 for t in self.texts if term in t)
+        return self._df_cache[term]
+
+    def idf(self, term: str) -> float:
+        n = len(self.texts)
+        return math.log((n + 1) / (self.doc_freq(term) + 0.5))

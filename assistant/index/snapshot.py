@@ -1,0 +1,101 @@
+"""An index generation on disk, and the pointer (``current.json``) that names the live one.
+
+Ingest builds a whole new generation aside and then swaps the pointer with an atomic rename, so a crash
+mid-ingest leaves the previous generation live and untouched.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from assistant.errors import IndexNotFoundError
+from assistant.index.lexical import LexicalIndex
+from assistant.index.vector import VectorIndex
+from assistant.types import Chunk, Document
+
+if TYPE_CHECKING:
+    from chromadb.api import ClientAPI
+
+    from embeddings.base import PolicyEmbeddings
+
+POINTER = "current.json"
+GENERATIONS = "generations"
+
+
+def pointer_path(data_dir: Path) -> Path:
+    return data_dir / POINTER
+
+
+def read_pointer(data_dir: Path) -> dict | None:
+    path = pointer_path(data_dir)
+    if not path.exists():
+        return None
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def write_json_atomic(path: Path, data: object) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(data, fh, ensure_ascii=False, indent=1)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def write_jsonl(path: Path, rows: list) -> None:
+    with open(path, "w", encoding="utf-8") as fh:
+        for row in rows:
+            fh.write(row.model_dump_json() + "\n")
+
+
+@dataclass
+class Snapshot:
+    """Everything a query needs from one generation, loaded into memory."""
+
+    generation: str
+    pointer: dict
+    documents: dict[str, Document]
+    chunks: dict[str, Chunk]
+    lexical: LexicalIndex
+    vector: VectorIndex
+    order: list[str] = field(default_factory=list)  # chunk ids in document order
+
+    @classmethod
+    def load(cls, data_dir: Path, client: ClientAPI, embeddings: PolicyEmbeddings) -> Snapshot:
+        pointer = read_pointer(data_dir)
+        if pointer is None:
+            raise IndexNotFoundError(
+                f"在 {data_dir} 下没有找到索引",
+                "请先运行 `assistant ingest`（或 make run）导入 corpus/ 中的文件。",
+            )
+        gen_dir = data_dir / GENERATIONS / pointer["generation"]
+        documents = {}
+        with open(gen_dir / "documents.jsonl", encoding="utf-8") as fh:
+            for line in fh:
+                doc = Document.model_validate_json(line)
+                documents[doc.meta.source] = doc
+        chunks: dict[str, Chunk] = {}
+        with open(gen_dir / "chunks.jsonl", encoding="utf-8") as fh:
+            for line in fh:
+                chunk = Chunk.model_validate_json(line)
+                chunks[chunk.id] = chunk
+        try:
+            vector = VectorIndex(client, pointer["collection"], embeddings)
+        except (ValueError, LookupError) as exc:
+            raise IndexNotFoundError(
+                f"向量集合 {pointer['collection']} 不存在（{exc}）",
+                "请重新运行 `assistant ingest`。若使用 Chroma 服务，请确认连接的是同一个服务。",
+            ) from exc
+        return cls(
+            generation=pointer["generation"],
+            pointer=pointer,
+            documents=documents,
+            chunks=chunks,
+            lexical=LexicalIndex.load(gen_dir / "lexical"),
+            vector=vector,
+            order=list(chunks),
+        )

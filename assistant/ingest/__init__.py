@@ -1,0 +1,1 @@
+"""Ingest: load → clean → metadata → structure → chunks → index."""

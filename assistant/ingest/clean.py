@@ -1,0 +1,80 @@
+"""Cleaning for Chinese official documents extracted from PDF/Word/HTML.
+
+Only whitespace and page artefacts are removed; every other character is kept as written, so quotes taken
+from the cleaned text are verbatim (modulo line breaks) in the original file.
+"""
+
+from __future__ import annotations
+
+import re
+
+from assistant.ingest.headings import TERMINAL, is_heading_line, numbering, visual_len
+from assistant.ingest.loaders import Block
+
+_INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
+_PAGE_NUMBER = re.compile(
+    r"^(?:[-—–－~·\s]*\d{1,4}[-—–－~·\s]*"  # - 3 -, — 12 —, 7
+    r"|第\s*\d+\s*页(?:\s*[,，/]?\s*共\s*\d+\s*页)?"  # 第3页 共10页
+    r"|\d+\s*/\s*\d+"  # 3/10
+    r"|page\s*\d+(?:\s*of\s*\d+)?)$",
+    re.IGNORECASE,
+)
+_HR = re.compile(r"^[-—_=*·\s]{3,}$")
+_MID_SENTENCE = re.compile(r"[，、,]")
+_PAIRS = (("“", "”"), ("《", "》"), ("（", "）"), ("(", ")"), ("「", "」"))
+
+
+def _line_width(lines: list[str]) -> float:
+    """Typical full-line width of this document (PDF body lines are all about this wide)."""
+    widths = sorted(visual_len(s) for s in lines if visual_len(s) >= 10)
+    if not widths:
+        return 0.0
+    return widths[int(0.9 * (len(widths) - 1))]
+
+
+def _should_join(line: str, nxt: str, width: float) -> bool:
+    if not line or not nxt or line[-1] in TERMINAL:
+        return False
+    if numbering(nxt) or is_heading_line(line):
+        return False
+    vl = visual_len(line)
+    if vl >= 60 or (width > 0 and vl >= 0.8 * width):
+        return True
+    # A fragment: sentence-internal punctuation or an unclosed bracket, but no sentence end.
+    return vl >= 8 and (bool(_MID_SENTENCE.search(line)) or _unbalanced(line))
+
+
+def _unbalanced(text: str) -> bool:
+    return any(text.count(a) > text.count(b) for a, b in _PAIRS)
+
+
+def clean_blocks(blocks: list[Block]) -> list[Block]:
+    """Turn raw lines into paragraphs: drop blank runs, page numbers and rules; join lines broken mid-sentence."""
+    lines: list[Block] = []
+    for b in blocks:
+        text = _INVISIBLE.sub("", b.text).replace("\u3000", " ").strip()
+        if not text or _HR.match(text) or (not b.heading and _PAGE_NUMBER.match(text)):
+            continue
+        lines.append(Block(text=text, heading=b.heading))
+    width = _line_width([b.text for b in lines if not b.heading])
+
+    paragraphs: list[Block] = []
+    for b in lines:
+        prev = paragraphs[-1] if paragraphs else None
+        if (
+            prev is not None
+            and not prev.heading
+            and not b.heading
+            and _should_join(prev.text, b.text, width)
+        ):
+            sep = " " if prev.text[-1].isascii() and prev.text[-1].isalnum() and b.text[0].isascii() else ""
+            paragraphs[-1] = Block(text=prev.text + sep + b.text)
+        else:
+            paragraphs.append(b)
+    # A joined paragraph is judged again as a whole (a long wrapped paragraph may start with '（一）').
+    return paragraphs
+
+
+def normalize_for_match(text: str) -> str:
+    """Whitespace-free form used to compare quotes with sources."""
+    return re.sub(r"\s+", "", text)

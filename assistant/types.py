@@ -1,0 +1,117 @@
+"""Typed data passed between stages: loaders → cleaning → chunking → index → retrieval → answer."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class DocumentMeta(BaseModel):
+    source: str  # path relative to the corpus dir, with forward slashes
+    title: str
+    doc_number: str = ""  # 文号, e.g. 长科委〔2025〕13号
+    issuer: str = ""
+    date: str = ""  # ISO yyyy-mm-dd
+    kind: str = ""  # 通知 / 答复 / 方案 ...
+    signer: str = ""  # 签发人
+    contact: str = ""  # 联系人 and phone as written
+    sha256: str = ""
+
+
+class Document(BaseModel):
+    """A loaded and cleaned document: ``text`` is what every quote must be a substring of."""
+
+    meta: DocumentMeta
+    text: str
+
+
+class Section(BaseModel):
+    """A run of body text under one heading path."""
+
+    path: list[str]
+    start: int  # offset of the body in Document.text
+    end: int
+    text: str
+
+
+class Chunk(BaseModel):
+    id: str
+    source: str
+    title: str
+    doc_number: str = ""
+    date: str = ""
+    issuer: str = ""
+    section: str = ""  # "二、重点任务 > （三）培育发展产业集聚 > 6、…"
+    heading: str = ""  # leaf heading
+    ordinal: int = 0  # position in the document
+    start: int = 0  # offset in Document.text
+    text: str
+
+    def dense_text(self) -> str:
+        """Leaf heading + body: what the vector index embeds."""
+        return f"{self.heading}\n{self.text}" if self.heading else self.text
+
+    def lexical_text(self) -> str:
+        """Title + full section path + body: what BM25 indexes."""
+        return "\n".join(p for p in (self.title, self.section, self.text) if p)
+
+    def chroma_metadata(self) -> dict[str, str | int]:
+        return {
+            "source": self.source,
+            "title": self.title,
+            "doc_number": self.doc_number,
+            "date": self.date,
+            "issuer": self.issuer,
+            "section": self.section,
+            "heading": self.heading,
+            "ordinal": self.ordinal,
+            "start": self.start,
+        }
+
+
+class Hit(BaseModel):
+    chunk: Chunk
+    score: float  # fused score, higher is better
+    dense_score: float | None = None  # cosine similarity
+    lexical_score: float | None = None  # BM25
+    dense_rank: int | None = None
+    lexical_rank: int | None = None
+
+
+class Citation(BaseModel):
+    n: int
+    source: str
+    title: str
+    doc_number: str = ""
+    date: str = ""
+    section: str = ""
+    quote: str
+    chunk_id: str
+
+
+class Context(BaseModel):
+    rank: int
+    chunk_id: str
+    source: str
+    section: str
+    text: str
+    score: float
+
+
+class Answer(BaseModel):
+    question: str
+    answer: str
+    grounded: bool
+    citations: list[Citation] = Field(default_factory=list)
+    contexts: list[Context] = Field(default_factory=list)
+    timings_ms: dict[str, float] = Field(default_factory=dict)
+    standalone_question: str | None = None  # set when a follow-up was rewritten
+    refusal_reason: str | None = None
+
+
+class Gate(BaseModel):
+    """The relevance gate's verdict, kept for debugging and the eval report."""
+
+    passed: bool
+    coverage: float
+    top_dense: float
+    missing_terms: list[str] = Field(default_factory=list)
