@@ -52,6 +52,32 @@ class Settings(BaseSettings):
     llm_model: str = ""
     llm_timeout_s: float = 30.0
 
+    # HTTP service
+    admin_key: str = Field(default="", description="Enables document upload/delete and feedback listing.")
+    public_url: str = Field(default="", description="Public base URL of the chat page (linked from WeChat replies).")
+    max_body_bytes: int = 20 * 1024 * 1024
+    rate_limit_per_minute: int = Field(default=60, description="Per-client requests per minute on /v1 routes.")
+    session_ttl_s: int = 3600
+    session_max_turns: int = 10
+
+    # WeChat Official Account (公众号)
+    wechat_token: str = ""
+    wechat_app_id: str = ""
+    wechat_app_secret: str = ""
+    wechat_aes_key: str = ""
+    wechat_aes_key_previous: str = ""
+    wechat_path: str = "/wechat"
+    wechat_answer_budget_s: float = 4.0
+    wechat_timestamp_window_s: int = 300
+    wechat_user_rate_per_minute: int = 10
+
+    # WeCom (企业微信) self-built app
+    wecom_corp_id: str = ""
+    wecom_agent_id: str = ""
+    wecom_secret: str = ""
+    wecom_token: str = ""
+    wecom_aes_key: str = ""
+
     # vector store
     collection: str = "policy"
     chroma_host: str = Field(default="", description="Use a Chroma server (chroma run) instead of the embedded store.")

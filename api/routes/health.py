@@ -1,0 +1,23 @@
+"""Liveness and readiness."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from api.deps import AssistantDep
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", summary="进程存活")
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz", summary="索引已加载、模型已预热")
+def readyz(assistant: AssistantDep) -> JSONResponse:
+    if assistant.ready():
+        snap = assistant.snapshot()
+        return JSONResponse({"status": "ready", "generation": snap.generation, "chunks": len(snap.chunks)})
+    return JSONResponse({"status": "not ready", "detail": "索引尚未就绪，请先运行 assistant ingest"}, status_code=503)
