@@ -6,14 +6,21 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from assistant.index.lexical import salient_terms
+from assistant.question import TYPE_WORDS, TermWeights, analyse, weigh
+from assistant.synonyms import load_synonyms, variants
+from assistant.answer.text import sentences
+from assistant.index.lexical import known_word
 from assistant.index.snapshot import Snapshot
 from assistant.settings import Settings
 from assistant.types import Gate, Hit
 from embeddings.base import PolicyEmbeddings
 
-# Words that name a document's metadata: answered from metadata, so not required in the passage text.
-META_WORDS = re.compile(r"文号|发文字号|签发人|签发|联系人|联系电话|电话|联系方式|地址|邮编|邮政编码|发文机关|发文单位|成文日期|印发日期|发布日期|日期|时间|哪天|何时|哪一天")
+_PLACE = re.compile(r"[\u4e00-\u9fa5]{2,6}(?:区|县|市|省|镇|州)")
+
+
+def is_place(term: str) -> bool:
+    """A dictionary word naming a district/city/province (not a segmentation artefact like '市和区')."""
+    return bool(_PLACE.fullmatch(term)) and bool(known_word(term))
 
 
 @dataclass
@@ -61,7 +68,7 @@ class HybridRetriever:
         snap = self.snapshot
         allowed = self._allowed(filters)
         dense = snap.vector.search(self.embeddings.embed_query(query), s.candidate_k, _where(filters))
-        lexical = snap.lexical.search(query, s.candidate_k, allowed)
+        lexical = snap.lexical.search(self.expand(query), s.candidate_k, allowed)
 
         fused: dict[str, Hit] = {}
         for rank, (cid, sim) in enumerate(dense, 1):
@@ -79,26 +86,69 @@ class HybridRetriever:
         hits = sorted(fused.values(), key=lambda h: h.score, reverse=True)[:top_k]
         return Retrieval(query=query, hits=hits, gate=self.gate(query, hits, dense))
 
+    def synonyms(self) -> dict[str, frozenset[str]]:
+        extra = self.settings.corpus_dir / "synonyms.txt"
+        return load_synonyms(str(extra) if extra.exists() else None)
+
+    def term_weights(self, query: str) -> TermWeights:
+        return weigh(analyse(query), self.snapshot.lexical, self.synonyms())
+
+    def expand(self, query: str) -> str:
+        """The query plus synonyms of its salient terms (for BM25)."""
+        table = self.synonyms()
+        extra = {v for t in analyse(query).terms for v in variants(t, table)} - {query}
+        return query + (" " + " ".join(sorted(extra)) if extra else "")
+
     def gate(self, query: str, hits: list[Hit], dense: list[tuple[str, float]]) -> Gate:
-        """Does the corpus answer this? Weighted share of the question's salient terms found in the top
-        passages (rare terms weigh more; terms absent from the corpus weigh most), or a very close dense match."""
+        """Does the corpus answer this? Refuse rather than answer from a near miss.
+
+        - coverage: the share of the question's salient terms (weighted by corpus IDF, so rare terms and terms the
+          corpus never uses weigh most) found in the top passages;
+        - hard checks on the passages that best match: a number or year the question names must be there; a
+          place the corpus never mentions means another jurisdiction; a question asking for an amount, rate,
+          phone, address, deadline, count, condition or person needs a passage that contains one.
+        """
         top_dense = dense[0][1] if dense else 0.0
         if not hits:
             return Gate(passed=False, coverage=0.0, top_dense=top_dense)
+        qa = analyse(query)
         lex = self.snapshot.lexical
-        terms = [t for t in salient_terms(query) if not META_WORDS.fullmatch(t)]
-        if not terms:
-            return Gate(passed=True, coverage=1.0, top_dense=top_dense)
-        haystack = "\n".join(h.chunk.lexical_text().lower() for h in hits[:3])
-        total = found = 0.0
-        missing = []
-        for t in terms:
-            w = lex.idf(t)
-            total += w
-            if t in haystack:
-                found += w
-            elif lex.doc_freq(t) == 0:
-                missing.append(t)
-        coverage = found / total if total else 1.0
-        passed = coverage >= self.settings.min_coverage or top_dense >= self.settings.min_dense_score
-        return Gate(passed=passed, coverage=round(coverage, 4), top_dense=round(top_dense, 4), missing_terms=missing)
+        tw = weigh(qa, lex, self.synonyms())
+        texts = [h.chunk.lexical_text().lower() for h in hits[:3]]
+        union = "\n".join(texts)
+        coverage = tw.cover(union)
+        missing = [t for t in qa.terms if lex.doc_freq(t) == 0 and not tw.found(t) & tw.found(union)][:5]
+        per_hit = [tw.cover(t) for t in texts]
+        best = max(per_hit)
+        answer_texts = [t for t, c in zip(texts, per_hit, strict=True) if c >= 0.6 * best]
+        type_words = TYPE_WORDS.get(qa.answer_type or "")
+        topic = TermWeights(
+            {t: w for t, w in tw.weights.items() if not (type_words and type_words.search(t))},
+            {t: f for t, f in tw.forms.items() if not (type_words and type_words.search(t))},
+        )
+
+        def passes(text: str) -> bool:
+            if any(n.lower() not in text for n in qa.numbers):
+                return False
+            if qa.answer_pattern is None:
+                return True
+            # The kind of answer asked for must stand in a sentence about the question's topic.
+            sents = [sp.text for sp in sentences(text)]
+            best_sent = max((topic.cover(x) for x in sents), default=0.0)
+            return any(qa.answer_pattern.search(x) and topic.cover(x) >= 0.5 * best_sent for x in sents if topic.cover(x) > 0)
+
+        reason = ""
+        if any(is_place(t) and lex.doc_freq(t) == 0 for t in qa.terms):
+            reason = "place"
+        elif not any(passes(t) for t in answer_texts):
+            reason = "answer_type" if qa.answer_type else "number"
+        s = self.settings
+        soft = coverage >= s.min_coverage or (coverage >= s.min_coverage_dense_assist and top_dense >= s.min_dense_score)
+        passed = soft and not reason
+        return Gate(
+            passed=passed,
+            coverage=round(coverage, 4),
+            top_dense=round(top_dense, 4),
+            missing_terms=missing,
+            reason=reason or ("" if passed else "coverage"),
+        )

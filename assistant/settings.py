@@ -39,7 +39,8 @@ class Settings(BaseSettings):
     dense_weight: float = 1.0
     lexical_weight: float = 1.0
     min_coverage: float = Field(default=0.5, description="Relevance gate: weighted share of salient question terms found.")
-    min_dense_score: float = Field(default=0.86, description="Relevance gate: dense cosine that alone passes.")
+    min_coverage_dense_assist: float = Field(default=0.3, description="Relevance gate: lower coverage accepted with a close dense match.")
+    min_dense_score: float = Field(default=0.9, description="Relevance gate: dense cosine that counts as a close match.")
 
     # answering
     answerer: Literal["extractive", "llm"] = "extractive"
@@ -70,6 +71,14 @@ class Settings(BaseSettings):
     wechat_answer_budget_s: float = 4.0
     wechat_timestamp_window_s: int = 300
     wechat_user_rate_per_minute: int = 10
+    wechat_retry_on_pending: bool = Field(
+        default=True,
+        description=(
+            "Answer not ready within the budget on WeChat's 1st/2nd attempt: True = end with HTTP 503 (not a reply, "
+            "so WeChat retries and the cached answer is returned on a retry; the 3rd attempt replies the placeholder); "
+            "False = reply the placeholder at once and push the answer via the customer-service API."
+        ),
+    )
 
     # WeCom (企业微信) self-built app
     wecom_corp_id: str = ""

@@ -115,3 +115,4 @@ class Gate(BaseModel):
     coverage: float
     top_dense: float
     missing_terms: list[str] = Field(default_factory=list)
+    reason: str = ""  # why it failed: coverage | number | place | answer_type

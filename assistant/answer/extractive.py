@@ -14,16 +14,15 @@ from dataclasses import dataclass
 
 from assistant.answer.citations import verify
 from assistant.answer.text import Span, sentences
-from assistant.index.lexical import LexicalIndex, salient_terms
+from assistant.index.lexical import LexicalIndex
 from assistant.ingest.headings import visual_len
 from assistant.prompts import render
-from assistant.retrieve import META_WORDS, Retrieval
+from assistant.question import QuestionAnalysis, analyse, cn_to_int
+from assistant.retrieve import Retrieval
 from assistant.settings import Settings
 from assistant.types import Answer, Citation, Context, Document, Hit
 
-ENUMERATION = re.compile(r"哪些|哪几|有几|几项|几个|几方面|几大|包括什么|包含什么|有什么|分别|列举|都有")
 _CN_NUM = "一二三四五六七八九十"
-ORDINAL = re.compile(rf"第([{_CN_NUM}\d]{{1,2}})(?:项|条|个|点|方面|是)")
 _ITEM = re.compile(rf"([{_CN_NUM}]{{1,2}})是")
 
 # (label shown in the answer, question pattern, evidence line pattern in the document)
@@ -35,18 +34,6 @@ METADATA_FIELDS: list[tuple[str, re.Pattern[str], re.Pattern[str]]] = [
     ("的成文日期", re.compile(r"日期|哪天|何时|什么时候|哪一天|时间"), re.compile(r"^\s*\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日\s*$", re.M)),
     ("的发文机关", re.compile(r"发文机关|发文单位|哪个(?:部门|单位|机关)(?:发|印发|制定|发布)"), re.compile(r"^.{2,30}(?:委员会|人民政府|办公室|局|委)$", re.M)),
 ]
-
-
-def _cn_to_int(s: str) -> int:
-    if s.isdigit():
-        return int(s)
-    if s == "十":
-        return 10
-    if s.startswith("十"):
-        return 10 + _CN_NUM.index(s[1]) + 1
-    if len(s) == 2 and s[1] == "十":
-        return (_CN_NUM.index(s[0]) + 1) * 10
-    return _CN_NUM.index(s[0]) + 1 if s[0] in _CN_NUM else 0
 
 
 @dataclass
@@ -72,10 +59,10 @@ class ExtractiveAnswerer:
         if not retrieval.gate.passed or not hits:
             return self._refuse(question, retrieval, contexts)
 
-        query = retrieval.query
-        groups = self._metadata_answer(query, hits, documents)
+        qa = analyse(retrieval.query)
+        groups = self._metadata_answer(qa, hits, documents)
         if groups is None:
-            groups = self._extract(query, hits)
+            groups = self._extract(qa, hits)
         if not groups:
             return self._refuse(question, retrieval, contexts)
 
@@ -111,9 +98,12 @@ class ExtractiveAnswerer:
         return Answer(question=question, answer=text, grounded=False, citations=[], contexts=contexts, refusal_reason=reason)
 
     # ---- metadata questions -------------------------------------------------------------------------
-    def _metadata_answer(self, query: str, hits: list[Hit], documents: dict[str, Document]) -> list[tuple[Hit, str, str]] | None:
-        if not META_WORDS.search(query):
+    def _metadata_answer(
+        self, qa: QuestionAnalysis, hits: list[Hit], documents: dict[str, Document]
+    ) -> list[tuple[Hit, str, str]] | None:
+        if not qa.metadata_field:
             return None
+        query = qa.text
         top = hits[0]
         doc = documents.get(top.chunk.source)
         if doc is None:
@@ -130,15 +120,10 @@ class ExtractiveAnswerer:
         return None
 
     # ---- sentence extraction ------------------------------------------------------------------------
-    def _weights(self, query: str) -> dict[str, float]:
-        terms = [t for t in salient_terms(query) if not META_WORDS.fullmatch(t)]
-        return {t: self.lexical.idf(t) for t in terms}
-
-    def _extract(self, query: str, hits: list[Hit]) -> list[tuple[Hit, str, str]]:
-        weights = self._weights(query)
+    def _extract(self, qa: QuestionAnalysis, hits: list[Hit]) -> list[tuple[Hit, str, str]]:
+        weights = {t: self.lexical.idf(t) for t in qa.terms}
         total = sum(weights.values()) or 1.0
-        enumeration = bool(ENUMERATION.search(query))
-        ordinal = ORDINAL.search(query)
+        enumeration = qa.enumeration
 
         scored: list[_Scored] = []
         for rank, hit in enumerate(hits[:3]):
@@ -154,10 +139,9 @@ class ExtractiveAnswerer:
         if not scored:
             return []
 
-        if ordinal:
-            picked = self._ordinal(ordinal, scored)
-            if picked:
-                return picked
+        if qa.ordinal:
+            # "第三项…": that item of an enumeration, or nothing (never a different item).
+            return self._ordinal(qa.ordinal, scored)
 
         best = max(scored, key=lambda s: s.score)
         chunk_sents = [s for s in scored if s.hit is best.hit]
@@ -195,7 +179,7 @@ class ExtractiveAnswerer:
         """Widen to the run of 一是/二是… items (or the （一）（二） items) around the best sentence."""
         def item_no(s: _Scored) -> int:
             m = _ITEM.search(s.span.text[:8]) or re.match(rf"[（(]([{_CN_NUM}]+)[）)]", s.span.text)
-            return _cn_to_int(m.group(1)) if m else 0
+            return cn_to_int(m.group(1)) if m else 0
 
         lo = hi = idx
         if any(item_no(s) for s in sents):
@@ -217,13 +201,19 @@ class ExtractiveAnswerer:
                     lo -= 1
         return lo, hi
 
-    def _ordinal(self, m: re.Match[str], scored: list[_Scored]) -> list[tuple[Hit, str, str]]:
-        n = _cn_to_int(m.group(1))
-        if not n:
-            return []
-        cn = _CN_NUM[n - 1] if n <= 10 else ""
-        patterns = [f"{cn}是", f"（{cn}）", f"({cn})", f"{n}、", f"{n}."]
+    def _ordinal(self, n: int, scored: list[_Scored]) -> list[tuple[Hit, str, str]]:
+        cn = _CN_NUM[n - 1] if 1 <= n <= 10 else str(n)
+        starts = (f"{cn}是", f"（{cn}）", f"({cn})", f"{n}、", f"{n}.")
+        nxt = _CN_NUM[n] if n < 10 else ""
+        next_starts = (f"{nxt}是", f"（{nxt}）", f"{n + 1}、") if nxt else ()
         for s in sorted(scored, key=lambda x: (x.hit_rank, -x.score)):
-            if any(s.span.text.startswith(p) or s.span.text[:6].find(p) >= 0 for p in patterns if p.strip("（）()、.是")):
-                return [(s.hit, s.span.text, "")]
+            head = s.span.text[:8]
+            if not any(head.startswith(p) or (p.endswith("是") and p in head) for p in starts):
+                continue
+            sents = [x for x in scored if x.hit is s.hit]
+            lo = hi = sents.index(s)
+            while hi + 1 < len(sents) and not any(p in sents[hi + 1].span.text[:8] for p in next_starts) \
+                    and len(self._text(sents, lo, hi + 1)) <= self.settings.max_answer_chars:
+                hi += 1
+            return [(s.hit, self._text(sents, lo, hi), "")]
         return []

@@ -39,6 +39,11 @@ def _tokenizer() -> Any:
 _tok_lock = threading.Lock()
 
 
+def known_word(word: str) -> int:
+    """Frequency of ``word`` in jieba's dictionary (0 when jieba would only guess it)."""
+    return int(_tokenizer().FREQ.get(word) or 0)
+
+
 def tokenize(text: str, search_mode: bool = True) -> list[str]:
     """Lower-cased jieba tokens without punctuation and stop words (search mode adds sub-words)."""
     tok = _tokenizer()

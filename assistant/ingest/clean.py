@@ -22,20 +22,47 @@ _PAGE_NUMBER = re.compile(
 _HR = re.compile(r"^[-—_=*·\s]{3,}$")
 _MID_SENTENCE = re.compile(r"[，、,]")
 _PAIRS = (("“", "”"), ("《", "》"), ("（", "）"), ("(", ")"), ("「", "」"))
+_CLOSERS = "”’」』）)】》"
+# Lines that always stand alone: a 文号 line, a signing date, a document title ('关于…的通知').
+_DOC_NUMBER_LINE = re.compile(r"^[（(]?[\u4e00-\u9fa5]{1,12}\s*[〔\[【（(]\s*\d{4}\s*[〕\]】）)]\s*\d{1,4}\s*号[）)]?$")
+_DATE_LINE = re.compile(r"^\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日$")
+_TITLE_LINE = re.compile(
+    r"^.{0,24}?(?:关于|对).{2,}(?:通知|意见|答复|方案|办法|规定|决定|批复|函|公告|通告|通报|报告|计划|细则|措施|纲要|规划|指引|指南)$"
+)
 
 
 def _line_width(lines: list[str]) -> float:
-    """Typical full-line width of this document (PDF body lines are all about this wide)."""
-    widths = sorted(visual_len(s) for s in lines if visual_len(s) >= 10)
-    if not widths:
+    """Typical full-line width of a hard-wrapped document (PDF body lines are all about this wide).
+
+    0 when the text is not hard-wrapped (one paragraph per line: most long lines end a sentence), so that
+    a long line without final punctuation (a title, an unnumbered heading) is not glued to the next one.
+    """
+    long_lines = [s for s in lines if visual_len(s) >= 10]
+    if not long_lines:
         return 0.0
+    open_ended = sum(1 for s in long_lines if not _ends_sentence(s))
+    if open_ended < 0.4 * len(long_lines):
+        return 0.0
+    widths = sorted(visual_len(s) for s in long_lines)
     return widths[int(0.9 * (len(widths) - 1))]
 
 
+def _ends_sentence(line: str) -> bool:
+    """'…。' and also '…。”' / '…。）': a sentence end followed by closing quotes or brackets."""
+    core = line.rstrip(_CLOSERS)
+    return bool(core) and core[-1] in TERMINAL and (core == line or not _unbalanced(line))
+
+
+def _standalone(line: str) -> bool:
+    return bool(_DOC_NUMBER_LINE.match(line) or _DATE_LINE.match(line))
+
+
 def _should_join(line: str, nxt: str, width: float) -> bool:
-    if not line or not nxt or line[-1] in TERMINAL:
+    if not line or not nxt or _ends_sentence(line):
         return False
-    if numbering(nxt) or is_heading_line(line):
+    if numbering(nxt) or is_heading_line(line) or _standalone(line) or _standalone(nxt):
+        return False
+    if _TITLE_LINE.match(line) and not _unbalanced(line):
         return False
     vl = visual_len(line)
     if vl >= 60 or (width > 0 and vl >= 0.8 * width):

@@ -62,10 +62,16 @@ def file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+# Data files an office may keep beside the documents (synonyms, matching taxonomy): not documents.
+RESERVED = frozenset({"synonyms.txt", "taxonomy.yaml", "taxonomy.yml", "README.md"})
+
+
 def iter_corpus(corpus_dir: Path) -> Iterator[Path]:
     for path in sorted(corpus_dir.rglob("*")):
         rel = path.relative_to(corpus_dir)
         if any(part.startswith((".", "~$")) for part in rel.parts) or not path.is_file():
+            continue
+        if len(rel.parts) == 1 and rel.name in RESERVED:
             continue
         yield path
 
