@@ -38,17 +38,18 @@ class PolicyRetriever(BaseRetriever):
         ]
 
 
-def make_answerer(settings: Settings, snapshot: Snapshot) -> Answerer:
+def make_answerer(settings: Settings, retriever: HybridRetriever) -> Answerer:
+    extractive = ExtractiveAnswerer(settings, retriever.snapshot, retriever.synonyms())
     if settings.answerer == "llm":
         from assistant.answer.llm import LLMAnswerer
 
-        return LLMAnswerer(settings, ExtractiveAnswerer(settings, snapshot.lexical))
-    return ExtractiveAnswerer(settings, snapshot.lexical)
+        return LLMAnswerer(settings, extractive)
+    return extractive
 
 
 def build_chain(settings: Settings, snapshot: Snapshot, embeddings: PolicyEmbeddings) -> Runnable[dict, Answer]:
     retriever = HybridRetriever(snapshot, embeddings, settings)
-    answerer = make_answerer(settings, snapshot)
+    answerer = make_answerer(settings, retriever)
 
     def rewrite(inp: dict) -> dict:
         return {**inp, "query": condense(inp["question"], inp.get("history"))}

@@ -27,9 +27,9 @@ ORDINAL = re.compile(rf"第([{_CN_NUM}\d]{{1,2}})(?:项|条|个|点|方面|类|�
 NUMBER = re.compile(r"(?<![\d第])(\d{2,4}|\d+(?:\.\d+)?%)(?!\d)")
 
 # Questions about a document's own metadata, answered from its header/footer lines.
-META_FIELD = re.compile(r"文号|发文字号|签发人|签发|联系人|联系电话|电话|联系方式|通讯地址|地址|邮编|邮政编码|发文机关|发文单位|成文日期|印发日期|发布日期|日期|哪天|何时|哪一天|什么时候印发")
+META_FIELD = re.compile(r"文号|发文字号|签发人|签发|联系人|联系电话|电话|联系方式|通讯地址|地址|邮编|邮政编码|发文机关|发文单位|哪个(?:机关|部门|单位)(?:印发|发布|制定|发文)|成文日期|印发日期|发布日期|日期|哪天|何时|哪一天|什么时候印发")
 DOC_WORDS = re.compile(r"文件|通知|答复|方案|提案|印发|发文|成文|签发|文号")
-DOC_LEVEL_FIELD = re.compile(r"文号|发文字号|签发人|签发|发文机关|发文单位|成文日期|印发日期")
+DOC_LEVEL_FIELD = re.compile(r"文号|发文字号|签发人|签发|发文机关|发文单位|哪个(?:机关|部门|单位)(?:印发|发布|制定|发文)|成文日期|印发日期")
 
 # (name, question pattern, what a passage must contain to answer it)
 ANSWER_TYPES: list[tuple[str, re.Pattern[str], re.Pattern[str]]] = [

@@ -17,10 +17,12 @@ from assistant.answer.text import Span, sentences
 from assistant.index.lexical import LexicalIndex
 from assistant.ingest.headings import visual_len
 from assistant.prompts import render
-from assistant.question import QuestionAnalysis, analyse, cn_to_int
+from assistant.index.snapshot import Snapshot
+from assistant.ingest.chunking import PATH_SEP
+from assistant.question import QuestionAnalysis, TermWeights, analyse, cn_to_int, weigh
 from assistant.retrieve import Retrieval
 from assistant.settings import Settings
-from assistant.types import Answer, Citation, Context, Document, Hit
+from assistant.types import Answer, Chunk, Citation, Context, Document, Hit
 
 _CN_NUM = "一二三四五六七八九十"
 _ITEM = re.compile(rf"([{_CN_NUM}]{{1,2}})是")
@@ -45,9 +47,11 @@ class _Scored:
 
 
 class ExtractiveAnswerer:
-    def __init__(self, settings: Settings, lexical: LexicalIndex) -> None:
+    def __init__(self, settings: Settings, snapshot: Snapshot, synonyms: dict[str, frozenset[str]]) -> None:
         self.settings = settings
-        self.lexical = lexical
+        self.snapshot = snapshot
+        self.lexical: LexicalIndex = snapshot.lexical
+        self.synonyms = synonyms
 
     # ---- public -------------------------------------------------------------------------------------
     def answer(self, question: str, retrieval: Retrieval, documents: dict[str, Document]) -> Answer:
@@ -60,9 +64,13 @@ class ExtractiveAnswerer:
             return self._refuse(question, retrieval, contexts)
 
         qa = analyse(retrieval.query)
+        tw = weigh(qa, self.lexical, self.synonyms)
+        structure = self._structure_answer(qa, tw, hits) if qa.enumeration and not qa.ordinal else None
+        if structure is not None:
+            return self._finish(question, structure, documents, contexts, retrieval)
         groups = self._metadata_answer(qa, hits, documents)
         if groups is None:
-            groups = self._extract(qa, hits)
+            groups = self._extract(qa, tw, hits)
         if not groups:
             return self._refuse(question, retrieval, contexts)
 
@@ -79,10 +87,56 @@ class ExtractiveAnswerer:
                 parts.append(render(self.settings.prompts_dir, "metadata_answer", title=c.title, label=label, evidence=text, n=n))
             else:
                 parts.append(f"{text}[{n}]")
-        answer_text, citations = verify("\n".join(parts), citations, documents)
+        return self._finish(question, ("\n".join(parts), citations), documents, contexts, retrieval)
+
+    def _finish(
+        self,
+        question: str,
+        drafted: tuple[str, list[Citation]],
+        documents: dict[str, Document],
+        contexts: list[Context],
+        retrieval: Retrieval,
+    ) -> Answer:
+        answer_text, citations = verify(drafted[0], drafted[1], documents)
         if not citations:
             return self._refuse(question, retrieval, contexts)
         return Answer(question=question, answer=answer_text, grounded=True, citations=citations, contexts=contexts)
+
+    # ---- "分成哪几大类？": the sub-headings of a section -------------------------------------------------
+    def _structure_answer(self, qa: QuestionAnalysis, tw: TermWeights, hits: list[Hit]) -> tuple[str, list[Citation]] | None:
+        sources = list(dict.fromkeys(h.chunk.source for h in hits[:3]))
+        best: tuple[float, str, tuple[str, ...], list[tuple[str, Chunk]]] | None = None
+        for source in sources:
+            chunks = [c for c in self.snapshot.chunks.values() if c.source == source]
+            paths = [(tuple(c.section.split(PATH_SEP)), c) for c in sorted(chunks, key=lambda c: c.ordinal)]
+            prefixes = {p[:i] for p, _ in paths for i in range(1, len(p))}
+            for prefix in prefixes:
+                children: dict[str, Chunk] = {}
+                for p, c in paths:
+                    if len(p) > len(prefix) and p[: len(prefix)] == prefix:
+                        children.setdefault(p[len(prefix)], c)
+                if len(children) < 2:
+                    continue
+                heading = prefix[-1]
+                own = tw.cover(heading)
+                score = tw.cover(chunks[0].title + "\n" + heading) + own
+                if own >= 0.3 and (best is None or score > best[0]):
+                    best = (score, source, prefix, list(children.items()))
+        # The title and heading together must cover nearly the whole question, the heading a real part of it.
+        if best is None or best[0] - tw.cover(best[2][-1]) < 0.85:
+            return None
+        _, source, prefix, children = best
+        citations = []
+        items = []
+        for text, chunk in children:
+            n = len(citations) + 1
+            citations.append(
+                Citation(n=n, source=source, title=chunk.title, doc_number=chunk.doc_number, date=chunk.date,
+                         section=PATH_SEP.join(prefix + (text,)), quote=text, chunk_id=chunk.id)
+            )
+            items.append({"text": text, "n": n})
+        title = children[0][1].title
+        return render(self.settings.prompts_dir, "structure_answer", title=title, heading=prefix[-1], items=items), citations
 
     # ---- refusal ------------------------------------------------------------------------------------
     def _refuse(self, question: str, retrieval: Retrieval, contexts: list[Context]) -> Answer:
@@ -120,19 +174,16 @@ class ExtractiveAnswerer:
         return None
 
     # ---- sentence extraction ------------------------------------------------------------------------
-    def _extract(self, qa: QuestionAnalysis, hits: list[Hit]) -> list[tuple[Hit, str, str]]:
-        weights = {t: self.lexical.idf(t) for t in qa.terms}
-        total = sum(weights.values()) or 1.0
+    def _extract(self, qa: QuestionAnalysis, tw: TermWeights, hits: list[Hit]) -> list[tuple[Hit, str, str]]:
         enumeration = qa.enumeration
 
         scored: list[_Scored] = []
         for rank, hit in enumerate(hits[:3]):
-            heading = hit.chunk.section.lower()
-            heading_cover = sum(w for t, w in weights.items() if t in heading) / total
-            for j, span in enumerate(sentences(hit.chunk.text)):
-                low = span.text.lower()
-                cover = sum(w for t, w in weights.items() if t in low) / total
-                score = cover + 0.12 * (1 - rank / 3) + (0.35 * heading_cover if j == 0 else 0.0)
+            context = f"{hit.chunk.title}\n{hit.chunk.section}\n"
+            for span in sentences(hit.chunk.text):
+                # The heading and title answer part of the question for every sentence below them;
+                # the sentence's own coverage decides between them.
+                score = tw.cover(context + span.text) + 0.5 * tw.cover(span.text) + 0.12 * (1 - rank / 3)
                 if visual_len(span.text) < 6:
                     score -= 0.3
                 scored.append(_Scored(rank, hit, span, score))
@@ -206,6 +257,7 @@ class ExtractiveAnswerer:
         starts = (f"{cn}是", f"（{cn}）", f"({cn})", f"{n}、", f"{n}.")
         nxt = _CN_NUM[n] if n < 10 else ""
         next_starts = (f"{nxt}是", f"（{nxt}）", f"{n + 1}、") if nxt else ()
+        found: list[tuple[Hit, str]] = []
         for s in sorted(scored, key=lambda x: (x.hit_rank, -x.score)):
             head = s.span.text[:8]
             if not any(head.startswith(p) or (p.endswith("是") and p in head) for p in starts):
@@ -215,5 +267,6 @@ class ExtractiveAnswerer:
             while hi + 1 < len(sents) and not any(p in sents[hi + 1].span.text[:8] for p in next_starts) \
                     and len(self._text(sents, lo, hi + 1)) <= self.settings.max_answer_chars:
                 hi += 1
-            return [(s.hit, self._text(sents, lo, hi), "")]
-        return []
+            found.append((s.hit, self._text(sents, lo, hi)))
+        # The same item may start near the end of one chunk and in full in the next (overlap): take the fullest.
+        return [(*max(found, key=lambda f: len(f[1])), "")] if found else []

@@ -45,8 +45,11 @@ def eval_command(
     if as_json:
         print(report.model_dump_json())
     else:
-        print_report(report, Console())
-        Console().print(f"报告：{json_path}  {md_path}")
+        out = Console()
+        if not out.is_terminal:
+            out = Console(width=160)  # piped to a file or CI log: do not fold the table at 80 columns
+        print_report(report, out)
+        out.print(f"报告：{json_path}  {md_path}")
     if not report.gate.passed and not no_gate:
         err.print("[bold red]质量闸门未通过：[/]" + "；".join(c.line() for c in report.gate.failures))
         raise typer.Exit(code=1)

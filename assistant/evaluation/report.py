@@ -16,6 +16,11 @@ from assistant.settings import REPO_ROOT
 DEFAULT_REPORTS_DIR = REPO_ROOT / "eval" / "reports"
 CATEGORY_METRICS = ["hit_at_5", "mrr_at_10", "context_recall_at_5", "fact_recall", "partial_fact_recall",
                     "citation_precision", "citation_coverage", "refusal_rate", "false_refusal_rate"]
+SHORT_LABELS = {
+    "hit_at_5": "hit@5", "mrr_at_10": "MRR@10", "context_recall_at_5": "ctx recall@5", "fact_recall": "facts all",
+    "partial_fact_recall": "facts partial", "citation_precision": "cite prec", "citation_coverage": "cite cov",
+    "refusal_rate": "refusal", "false_refusal_rate": "false refusal",
+}
 EXTRA_LABELS = {
     "match_precision_at_5": "match precision@5",
     "match_recall_at_5": "match recall@5",
@@ -67,11 +72,11 @@ def summary_rows(report: EvalReport) -> list[tuple[str, list[str], str, str]]:
 def print_report(report: EvalReport, console: Console | None = None) -> None:
     console = console or Console()
     names = [s.name for s in report.systems]
-    table = Table(title=f"评测：{report.n_questions} 个金标问题（{'、'.join(report.corpus)}）", show_lines=False)
-    table.add_column("metric")
+    table = Table(title=f"评测：{report.n_questions} 个金标问题，{len(report.corpus)} 个文件", show_lines=False)
+    table.add_column("metric", no_wrap=True)
     for i, name in enumerate(names):
         table.add_column(name, justify="right", style="bold" if i == 0 else None)
-    table.add_column("gate", justify="right")
+    table.add_column("gate", justify="right", no_wrap=True)
     style = {"pass": "green", "fail": "bold red", "n/a": "dim"}
     for label, values, threshold, status in summary_rows(report):
         gate = f"[{style.get(status, '')}]{threshold} {status}[/]" if status else ""
@@ -79,10 +84,10 @@ def print_report(report: EvalReport, console: Console | None = None) -> None:
     console.print(table)
 
     cat = Table(title="本项目分类得分（project, per category）")
-    cat.add_column("category")
+    cat.add_column("category", no_wrap=True)
     cat.add_column("n", justify="right")
     for key in CATEGORY_METRICS:
-        cat.add_column(_label(key), justify="right")
+        cat.add_column(SHORT_LABELS[key], justify="right")
     for name, scores in sorted(report.project.per_category.items()):
         cat.add_row(name, str(scores.n), *(fmt(k, scores.values.get(k)) for k in CATEGORY_METRICS))
     console.print(cat)

@@ -72,20 +72,29 @@ class Snapshot:
                 f"在 {data_dir} 下没有找到索引",
                 "请先运行 `assistant ingest`（或 make run）导入 corpus/ 中的文件。",
             )
+        from chromadb.errors import NotFoundError
+
         gen_dir = data_dir / GENERATIONS / pointer["generation"]
         documents = {}
-        with open(gen_dir / "documents.jsonl", encoding="utf-8") as fh:
-            for line in fh:
-                doc = Document.model_validate_json(line)
-                documents[doc.meta.source] = doc
         chunks: dict[str, Chunk] = {}
-        with open(gen_dir / "chunks.jsonl", encoding="utf-8") as fh:
-            for line in fh:
-                chunk = Chunk.model_validate_json(line)
-                chunks[chunk.id] = chunk
+        try:
+            with open(gen_dir / "documents.jsonl", encoding="utf-8") as fh:
+                for line in fh:
+                    doc = Document.model_validate_json(line)
+                    documents[doc.meta.source] = doc
+            with open(gen_dir / "chunks.jsonl", encoding="utf-8") as fh:
+                for line in fh:
+                    chunk = Chunk.model_validate_json(line)
+                    chunks[chunk.id] = chunk
+            lexical = LexicalIndex.load(gen_dir / "lexical")
+        except OSError as exc:
+            raise IndexNotFoundError(
+                f"索引版本 {pointer['generation']} 的文件缺失或无法读取（{exc}）",
+                "请重新运行 `assistant ingest`。",
+            ) from exc
         try:
             vector = VectorIndex(client, pointer["collection"], embeddings)
-        except (ValueError, LookupError) as exc:
+        except (ValueError, LookupError, NotFoundError) as exc:
             raise IndexNotFoundError(
                 f"向量集合 {pointer['collection']} 不存在（{exc}）",
                 "请重新运行 `assistant ingest`。若使用 Chroma 服务，请确认连接的是同一个服务。",
@@ -95,7 +104,7 @@ class Snapshot:
             pointer=pointer,
             documents=documents,
             chunks=chunks,
-            lexical=LexicalIndex.load(gen_dir / "lexical"),
+            lexical=lexical,
             vector=vector,
             order=list(chunks),
         )

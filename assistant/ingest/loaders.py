@@ -23,6 +23,11 @@ class Block(BaseModel):
 
 
 def _decode(data: bytes, path: Path) -> str:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # Windows Notepad's "Unicode" (UTF-16 with BOM)
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            pass
     for enc in ("utf-8-sig", "gb18030"):
         try:
             return data.decode(enc)
@@ -115,25 +120,61 @@ def load_docx(path: Path) -> list[Block]:
 
 
 _HTML_BLOCKS = ["h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "tr", "pre", "blockquote", "dt", "dd"]
+_HTML_INLINE = frozenset(
+    "a abbr b bdi bdo cite code data dfn em font i kbd mark q s samp small span strong sub sup time u var".split()
+)
+
+
+def _html_blocks(node: object, out: list[Block]) -> None:
+    """Walk the tree in document order: leaf block elements become blocks, and so does text that sits
+    directly in a container (``<div>正文<br>正文</div>``), which a search for block tags alone would lose."""
+    from bs4 import NavigableString, Tag
+    from bs4.element import PreformattedString
+
+    pending: list[str] = []
+
+    def flush() -> None:
+        for line in "".join(pending).splitlines():
+            if line.strip():
+                out.append(Block(text=line))
+        pending.clear()
+
+    for child in node.children:  # type: ignore[attr-defined]
+        if isinstance(child, NavigableString):
+            if not isinstance(child, PreformattedString):  # comments, CDATA, doctype
+                pending.append(str(child))
+            continue
+        if not isinstance(child, Tag):
+            continue
+        nested = child.find(_HTML_BLOCKS) is not None
+        if child.name in _HTML_BLOCKS and not nested:
+            flush()
+            level = int(child.name[1]) if re.fullmatch(r"h\d", child.name) else 0
+            if child.name == "tr":
+                text = " | ".join(c.get_text("").strip() for c in child.find_all(["td", "th"]))
+            else:
+                text = child.get_text("")
+            for line in text.splitlines():
+                out.append(Block(text=line, heading=level if line.strip() else 0))
+        elif child.name in _HTML_INLINE and not nested:
+            pending.append(child.get_text(""))
+        else:  # a container (div, section, table, ul …): its own blocks, in order
+            flush()
+            _html_blocks(child, out)
+            flush()
+    flush()
 
 
 def load_html(path: Path) -> list[Block]:
     from bs4 import BeautifulSoup
 
     soup = BeautifulSoup(_decode(path.read_bytes(), path), "lxml")
-    for tag in soup(["script", "style", "noscript", "nav", "header", "footer", "template"]):
+    for tag in soup(["script", "style", "noscript", "nav", "header", "footer", "template", "head"]):
         tag.decompose()
-    body = soup.body or soup
+    for br in soup.find_all("br"):
+        br.replace_with("\n")
     blocks: list[Block] = []
-    leaf_blocks = [el for el in body.find_all(_HTML_BLOCKS) if not el.find(_HTML_BLOCKS)]
-    if not leaf_blocks:
-        return [Block(text=line) for line in body.get_text("\n").splitlines()]
-    for el in leaf_blocks:
-        level = int(el.name[1]) if re.fullmatch(r"h\d", el.name) else 0
-        sep = " | " if el.name == "tr" else ""
-        text = sep.join(s.strip() for s in el.stripped_strings) if sep else el.get_text("")
-        for line in text.splitlines():
-            blocks.append(Block(text=line, heading=level if line.strip() else 0))
+    _html_blocks(soup.body or soup, blocks)
     return blocks
 
 

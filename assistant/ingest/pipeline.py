@@ -119,6 +119,13 @@ def _load_previous(data_dir: Path) -> tuple[dict | None, dict[str, Document], di
     return pointer, docs, chunks, manifest
 
 
+def _file_error(path: Path, exc: Exception) -> LoaderError:
+    if isinstance(exc, OSError):
+        return LoaderError(f"{path.name}: 无法读取文件（{exc.strerror or exc}）", "请检查文件是否存在、权限是否正确。")
+    log.exception("processing %s failed", path)
+    return LoaderError(f"{path.name}: 处理失败（{type(exc).__name__}: {exc}）", "请检查文件内容；若文件正常，请把它反馈给维护者。")
+
+
 def make_embeddings(settings: Settings, inner: PolicyEmbeddings | None = None) -> CachedEmbeddings:
     return CachedEmbeddings(inner or get_embeddings(settings), settings.data_dir / "cache" / "embeddings.sqlite")
 
@@ -154,15 +161,16 @@ def run_ingest(
         files = list(iter_corpus(corpus_dir))
         for path in tqdm(files, desc="读取文件", unit="file", disable=not progress):
             source = path.relative_to(corpus_dir).as_posix()
-            sha = file_sha256(path)
-            if source in prev_files and prev_files[source]["sha256"] == sha and source in prev_docs:
-                documents[source] = prev_docs[source]
-                chunks_by_source[source] = prev_chunks.get(source, [])
-                report.unchanged.append(source)
-                continue
             try:
+                sha = file_sha256(path)
+                if source in prev_files and prev_files[source]["sha256"] == sha and source in prev_docs:
+                    documents[source] = prev_docs[source]
+                    chunks_by_source[source] = prev_chunks.get(source, [])
+                    report.unchanged.append(source)
+                    continue
                 doc, chunks = process_file(path, source, sha, settings)
-            except LoaderError as exc:
+            except Exception as error:  # noqa: BLE001 - one bad file is reported, never fatal for the rest
+                exc = error if isinstance(error, LoaderError) else _file_error(path, error)
                 kept = source in prev_docs and bool(pointer)
                 if kept:  # keep the last good version rather than lose it
                     documents[source] = prev_docs[source]
