@@ -55,4 +55,5 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
                 continue  # feature not built yet
             raise
         app.include_router(module.router)
+        getattr(module, "install", lambda _app: None)(app)  # optional hook: a feature's middleware
     return app

@@ -151,7 +151,7 @@ def bench(
     questions: Annotated[int, typer.Option("--questions", min=10)] = 60,
 ) -> None:
     """基准测试：导入耗时、查询延迟 p50/p95、峰值内存。"""
-    from eval.bench_core import run_bench
+    from assistant.bench import run_bench
 
     run_bench(load_settings(corpus, data_dir), n_questions=questions)
 

@@ -93,6 +93,12 @@ class Settings(BaseSettings):
     chroma_port: int = 8000
     chroma_ssl: bool = False
 
+    # enterprise support matching
+    taxonomy_path: str = Field(
+        default="",
+        description="Matching taxonomy YAML replacing the packaged one (empty = packaged; corpus_dir/taxonomy.yaml extends it).",
+    )
+
     def resolved(self) -> Settings:
         """Absolute paths, so that a later chdir does not move the index."""
         return self.model_copy(

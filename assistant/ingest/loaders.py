@@ -136,7 +136,7 @@ def _html_blocks(node: object, out: list[Block]) -> None:
     def flush() -> None:
         for line in "".join(pending).splitlines():
             if line.strip():
-                out.append(Block(text=line))
+                out.append(Block(text=line.strip()))  # markup indentation, not text
         pending.clear()
 
     for child in node.children:  # type: ignore[attr-defined]

@@ -1,0 +1,174 @@
+"""Request and response models of the HTTP API (also what /docs shows, with examples)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from assistant.service import DocumentInfo
+from assistant.types import Answer, Citation
+
+SESSION_ID_PATTERN = r"^[A-Za-z0-9_.:\-]{1,64}$"
+
+EXAMPLE_QUESTION = "“虹桥人才荟”是做什么的？"
+
+
+# ---- /v1/ask ---------------------------------------------------------------------------------------------
+class AskFilters(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    source: str | list[str] | None = Field(
+        default=None,
+        description="只在这些文件中检索（相对语料目录的路径，见 GET /v1/documents 的 source）。",
+        examples=["zhangjiang-changning-park-action-plan-2025-2026.md"],
+    )
+
+    def as_dict(self) -> dict[str, Any] | None:
+        data = self.model_dump(exclude_none=True)
+        return data or None
+
+
+class AskRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"question": EXAMPLE_QUESTION},
+                {"question": "它的文号是？", "session_id": "demo-session-1"},
+                {"question": "数字长宁建设有哪些专项行动？", "top_k": 3,
+                 "filters": {"source": "proposal-122-reply-digital-changning-2025.txt"}},
+            ]
+        },
+    )
+
+    question: str = Field(description="问题（中文）。长度上限见 ASSISTANT_MAX_QUESTION_CHARS。", max_length=100_000)
+    session_id: str | None = Field(
+        default=None,
+        pattern=SESSION_ID_PATTERN,
+        description="多轮对话的会话 ID（字母、数字、-_.:，最长 64）。省略时服务端新建一个并在响应中返回。",
+    )
+    top_k: int | None = Field(default=None, ge=1, le=50, description="检索片段数（默认 ASSISTANT_TOP_K）。")
+    filters: AskFilters | None = None
+
+
+class AskResponse(Answer):
+    """Exactly ``assistant ask --json`` plus the ids needed for follow-ups and feedback."""
+
+    answer_id: str = Field(description="本次回答的 ID，用于 POST /v1/feedback。")
+    session_id: str = Field(description="会话 ID；下一轮提问时带上即可追问。")
+
+
+# ---- /v1/feedback ------------------------------------------------------------------------------------------
+class FeedbackRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"answer_id": "0b7c…", "rating": "up"},
+                                        {"answer_id": "0b7c…", "rating": "down", "comment": "引用的章节不对"}]},
+    )
+
+    answer_id: str = Field(min_length=1, max_length=64, description="回答 ID（/v1/ask 响应中的 answer_id）。")
+    rating: Literal["up", "down"] = Field(description="up = 👍，down = 👎")
+    comment: str | None = Field(default=None, max_length=2000, description="可选的文字意见。")
+
+
+class FeedbackReceipt(BaseModel):
+    id: int
+    answer_id: str
+    rating: Literal["up", "down"]
+
+
+class FeedbackEntry(BaseModel):
+    id: int
+    created: float
+    answer_id: str
+    rating: Literal["up", "down"]
+    comment: str | None = None
+    question: str = ""
+    answer: str = ""
+    grounded: bool | None = None
+    session_id: str | None = None
+    sources: list[str] = Field(default_factory=list)
+
+
+class FeedbackList(BaseModel):
+    items: list[FeedbackEntry]
+    limit: int
+    offset: int
+
+
+# ---- /v1/documents -----------------------------------------------------------------------------------------
+class DocumentList(BaseModel):
+    documents: list[DocumentInfo]
+    count: int
+
+
+class DocumentChange(BaseModel):
+    document: DocumentInfo
+    report: dict[str, Any] = Field(description="导入报告（与 assistant ingest --json 相同）。")
+
+
+# ---- /v1/chat/completions (OpenAI-compatible) ----------------------------------------------------------------
+class ChatMessage(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    role: str
+    content: str | list[dict[str, Any]] | None = None
+
+    def text(self) -> str:
+        """Plain text of the message (OpenAI allows a list of content parts)."""
+        if isinstance(self.content, str):
+            return self.content
+        if isinstance(self.content, list):
+            return "".join(str(p.get("text", "")) for p in self.content if p.get("type", "text") == "text")
+        return ""
+
+
+class ChatCompletionRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",  # temperature, max_tokens … are accepted and ignored
+        json_schema_extra={
+            "examples": [
+                {"model": "policy-assistant", "messages": [{"role": "user", "content": EXAMPLE_QUESTION}]},
+                {"model": "policy-assistant", "stream": True, "messages": [
+                    {"role": "user", "content": EXAMPLE_QUESTION},
+                    {"role": "assistant", "content": "……"},
+                    {"role": "user", "content": "它的文号是？"},
+                ]},
+            ]
+        },
+    )
+
+    model: str = "policy-assistant"
+    messages: list[ChatMessage] = Field(min_length=1)
+    stream: bool = False
+    top_k: int | None = Field(default=None, ge=1, le=50)
+
+
+class ChatChoiceMessage(BaseModel):
+    role: Literal["assistant"] = "assistant"
+    content: str
+
+
+class ChatChoice(BaseModel):
+    index: int = 0
+    message: ChatChoiceMessage
+    finish_reason: Literal["stop"] = "stop"
+
+
+class ChatUsage(BaseModel):
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+
+
+class ChatCompletion(BaseModel):
+    id: str
+    object: Literal["chat.completion"] = "chat.completion"
+    created: int
+    model: str
+    choices: list[ChatChoice]
+    usage: ChatUsage
+    citations: list[Citation] = Field(description="与 /v1/ask 相同的引用（正文末尾也附有编号参考来源）。")
+    grounded: bool
+    answer_id: str

@@ -1,0 +1,87 @@
+"""Core benchmark: cold ingest of the corpus (model load included), warm query latency, peak memory."""
+
+from __future__ import annotations
+
+import json
+import resource
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from assistant.settings import REPO_ROOT, Settings
+
+DEFAULT_QUESTIONS = REPO_ROOT / "eval" / "gold" / "questions.jsonl"
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return 0.0
+    k = (len(ordered) - 1) * q
+    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+
+
+def load_questions(path: Path = DEFAULT_QUESTIONS) -> list[str]:
+    if path.exists():
+        return [json.loads(line)["question"] for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return ["“虹桥人才荟”是做什么的？", "行动方案的文号是多少？", "企业在长宁上市能拿到多少奖励？"]
+
+
+def run_bench(settings: Settings, n_questions: int = 60, console: Console | None = None) -> dict[str, float]:
+    from assistant.ingest.pipeline import make_embeddings, run_ingest
+    from assistant.service import Assistant
+
+    console = console or Console()
+    with tempfile.TemporaryDirectory(prefix="assistant-bench-") as tmp:
+        bench_settings = settings.model_copy(update={"data_dir": Path(tmp)})
+        embeddings = make_embeddings(bench_settings)  # fresh cache: every chunk is embedded
+        t0 = time.perf_counter()
+        report = run_ingest(bench_settings, embeddings=embeddings)
+        ingest_s = time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        again = run_ingest(bench_settings, embeddings=embeddings)
+        reingest_s = time.perf_counter() - t0
+
+        bot = Assistant(bench_settings, embeddings=embeddings)
+        questions = load_questions()
+        bot.ask(questions[0])  # warm: index loaded, model hot
+        latencies: list[float] = []
+        stages: dict[str, list[float]] = {"retrieve": [], "answer": []}
+        for i in range(n_questions):
+            q = questions[i % len(questions)]
+            t = time.perf_counter()
+            answer = bot.ask(q)
+            latencies.append((time.perf_counter() - t) * 1000)
+            for k in stages:
+                stages[k].append(answer.timings_ms.get(k, 0.0))
+        peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+    results = {
+        "documents": report.documents,
+        "chunks": report.chunks,
+        "ingest_s": round(ingest_s, 2),
+        "chunks_per_s": round(report.chunks / ingest_s, 2) if ingest_s else 0.0,
+        "reingest_unchanged_s": round(reingest_s, 3),
+        "reingest_embedded": again.embedded,
+        "questions": n_questions,
+        "ask_p50_ms": round(percentile(latencies, 0.5), 1),
+        "ask_p95_ms": round(percentile(latencies, 0.95), 1),
+        "ask_p99_ms": round(percentile(latencies, 0.99), 1),
+        "ask_mean_ms": round(statistics.fmean(latencies), 1),
+        "retrieve_p95_ms": round(percentile(stages["retrieve"], 0.95), 1),
+        "answer_p95_ms": round(percentile(stages["answer"], 0.95), 1),
+        "peak_rss_mb": round(peak_rss_mb, 1),
+    }
+    table = Table("指标", "数值", "目标", title=f"核心基准（{settings.embedding}，{report.documents} 个文件）")
+    targets = {"ingest_s": "< 20 s（含模型加载）", "ask_p95_ms": "< 150 ms"}
+    for key, value in results.items():
+        table.add_row(key, str(value), targets.get(key, ""))
+    console.print(table)
+    print(json.dumps(results, ensure_ascii=False))
+    return results
