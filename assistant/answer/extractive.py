@@ -84,7 +84,8 @@ class ExtractiveAnswerer:
                          section=c.section, quote=text, chunk_id=c.id)
             )
             if label:
-                parts.append(render(self.settings.prompts_dir, "metadata_answer", title=c.title, label=label, evidence=text, n=n))
+                value = re.sub(r"^(?:签发人|联系人姓名|联系人)\s*[:：]\s*", "", text)
+                parts.append(render(self.settings.prompts_dir, "metadata_answer", title=c.title, label=label, evidence=value, n=n))
             else:
                 parts.append(f"{text}[{n}]")
         return self._finish(question, ("\n".join(parts), citations), documents, contexts, retrieval)
