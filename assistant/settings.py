@@ -36,7 +36,7 @@ class Settings(BaseSettings):
     top_k: int = Field(default=5, ge=1, le=50)
     candidate_k: int = Field(default=20, ge=1, le=200, description="Candidates per retriever before fusion.")
     rrf_k: int = 60
-    dense_weight: float = 1.0
+    dense_weight: float = Field(default=0.6, description="RRF weight of the dense ranking (BM25 is strong on policy text).")
     lexical_weight: float = 1.0
     min_coverage: float = Field(default=0.5, description="Relevance gate: weighted share of salient question terms found.")
     min_coverage_dense_assist: float = Field(default=0.3, description="Relevance gate: lower coverage accepted with a close dense match.")

@@ -213,12 +213,20 @@ class ExtractiveAnswerer:
             hi += 1
         groups = [(best.hit, self._text(chunk_sents, lo, hi), "")]
 
-        # A second passage (often the other document) when it answers nearly as well.
-        others = [s for s in scored if s.hit is not best.hit and s.score >= 0.85 * best.score and s.score > 0.45]
+        # A second passage only when it answers a part of the question that the first does not.
+        first = groups[0][1]
+        covered = tw.found(f"{best.hit.chunk.title}\n{best.hit.chunk.section}\n{first}")
+        others = []
+        for s in scored:
+            if s.hit is best.hit or s.score < 0.85 * best.score or s.span.text in first:
+                continue
+            new_terms = tw.found(s.span.text) - covered
+            gain = sum(tw.weights[t] for t in new_terms) / (tw.total or 1.0)
+            if gain >= 0.25:
+                others.append((gain, s))
         if others:
-            second = max(others, key=lambda s: s.score)
-            if second.span.text not in groups[0][1]:
-                groups.append((second.hit, second.span.text, ""))
+            second = max(others, key=lambda g: (g[0], g[1].score))[1]
+            groups.append((second.hit, second.span.text, ""))
         return groups
 
     @staticmethod
