@@ -32,7 +32,9 @@ def condense(question: str, history: list[str] | None) -> str:
     # "那人才培育方面呢？" after "长宁区在人才引进方面有哪些做法？" → "长宁区在人才培育方面有哪些做法？"
     m = _SWAP.match(question.strip())
     if m and m.group(2) and topic:
-        swapped, n = re.subn(rf"[\u4e00-\u9fa5]{{2,8}}{m.group(2)}", m.group(1) + m.group(2), history[-1].strip(), count=1)
+        # Replace as many characters before 方面/领域/部分 as the new phrase has ("人才引进" → "人才培育").
+        width = len(m.group(1))
+        swapped, n = re.subn(rf"[\u4e00-\u9fa5]{{{width}}}{m.group(2)}", m.group(1) + m.group(2), history[-1].strip(), count=1)
         if n:
             return swapped
     q = re.sub(r"^(那|那么)\s*", "", question.strip())
