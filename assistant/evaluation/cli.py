@@ -12,7 +12,7 @@ import typer
 def eval_command(
     baselines: Annotated[bool, typer.Option("--baselines", help="同时评测三个基线：朴素 LangChain、仅 BM25、仅向量")] = False,
     data_dir: Annotated[Path | None, typer.Option("--data-dir", help="索引目录（默认 .data/ 或 ASSISTANT_DATA_DIR）")] = None,
-    gold: Annotated[Path | None, typer.Option("--gold", help="金标文件或目录（默认 eval/gold/*.jsonl）")] = None,
+    gold: Annotated[Path | None, typer.Option("--gold", help="金标文件，或目录中的 questions*.jsonl（默认 eval/gold/）")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="把完整报告以 JSON 输出到标准输出")] = False,
     no_gate: Annotated[bool, typer.Option("--no-gate", help="指标低于阈值时也以 0 退出")] = False,
     thresholds: Annotated[Path | None, typer.Option("--thresholds", help="阈值文件（默认 eval/thresholds.toml）")] = None,

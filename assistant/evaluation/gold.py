@@ -65,11 +65,16 @@ class GoldRow(BaseModel):
         return self
 
 
+QUESTION_FILES = "questions*.jsonl"  # other files in eval/gold/ (e.g. profiles.jsonl for matching) have other schemas
+
+
 def _files(path: Path) -> list[Path]:
     if path.is_dir():
-        files = sorted(path.glob("*.jsonl"))
+        files = sorted(path.glob(QUESTION_FILES))
         if not files:
-            raise GoldError(f"目录 {path} 下没有 .jsonl 金标文件", "请用 --gold 指定文件，或在 eval/gold/ 下放置 *.jsonl。")
+            raise GoldError(
+                f"目录 {path} 下没有 {QUESTION_FILES} 金标文件", "请用 --gold 指定文件，或在 eval/gold/ 下放置 questions*.jsonl。"
+            )
         return files
     if not path.exists():
         raise GoldError(f"找不到金标文件 {path}", "请检查 --gold 参数（默认 eval/gold/ 下的 *.jsonl）。")
@@ -86,7 +91,7 @@ def _explain(exc: ValidationError) -> str:
 
 
 def load_gold(path: Path | str | None = None, corpus_sources: set[str] | None = None) -> list[GoldRow]:
-    """Rows of one ``.jsonl`` file, or of every ``*.jsonl`` in a folder (default ``eval/gold/``).
+    """Rows of one ``.jsonl`` file, or of every ``questions*.jsonl`` in a folder (default ``eval/gold/``).
 
     Raises ``GoldError`` naming the file and line of the first malformed row (bad JSON, missing/extra field,
     wrong type, inconsistent answerable/sources/facts, duplicate id, or — when ``corpus_sources`` is given —

@@ -24,6 +24,7 @@ CONTEXT_K = 5  # context recall looks at the top-k contexts (the service's defau
 MRR_K = 10
 RETRIEVAL_K = 10  # how many contexts every system returns for the retrieval metrics
 STAGES = ("retrieve", "answer", "total")
+QUOTE_KEEP = 200  # characters of each citation quote kept in the report
 
 _WS = re.compile(r"\s+")
 _MARKDOWN = re.compile(r"\*\*|#")
@@ -148,7 +149,7 @@ def score_row(
         checks.append(
             CitationCheck(
                 source=c.source,
-                quote=c.quote,
+                quote=c.quote if len(c.quote) <= QUOTE_KEEP else c.quote[:QUOTE_KEEP] + "…",  # checked in full
                 verbatim=bool(c.quote) and any(c.quote in t for t in texts),
                 expected_source=c.source in row.expected_sources,
             )

@@ -67,19 +67,20 @@ def test_unknown_expected_source_is_rejected(tmp_path: Path) -> None:
         load_gold(path, corpus_sources={PLAN, REPLY})
 
 
-def test_folder_loads_every_jsonl_and_ids_are_unique_across_files(tmp_path: Path) -> None:
-    write(tmp_path, [GOOD], "a.jsonl")
-    write(tmp_path, [NO], "b.jsonl")
-    assert [r.file for r in load_gold(tmp_path)] == ["a.jsonl", "b.jsonl"]
-    write(tmp_path, [{**NO, "id": "g1"}], "c.jsonl")
-    with pytest.raises(GoldError, match="c.jsonl 第 1 行.*重复"):
+def test_folder_loads_every_questions_file_and_ids_are_unique_across_files(tmp_path: Path) -> None:
+    write(tmp_path, [GOOD], "questions.jsonl")
+    write(tmp_path, [NO], "questions-extra.jsonl")
+    write(tmp_path, [{"profile": "另一种数据"}], "profiles.jsonl")  # not a question file: left alone
+    assert [r.file for r in load_gold(tmp_path)] == ["questions-extra.jsonl", "questions.jsonl"]
+    write(tmp_path, [{**NO, "id": "g1"}], "questions_z.jsonl")
+    with pytest.raises(GoldError, match="questions_z.jsonl 第 1 行.*重复"):
         load_gold(tmp_path)
 
 
 def test_missing_gold_says_where_to_look(tmp_path: Path) -> None:
     with pytest.raises(GoldError, match="找不到"):
         load_gold(tmp_path / "none.jsonl")
-    with pytest.raises(GoldError, match="没有 .jsonl"):
+    with pytest.raises(GoldError, match="没有 questions"):
         load_gold(tmp_path)
 
 
