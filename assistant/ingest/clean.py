@@ -38,7 +38,7 @@ def _line_width(lines: list[str]) -> float:
     a long line without final punctuation (a title, an unnumbered heading) is not glued to the next one.
     """
     long_lines = [s for s in lines if visual_len(s) >= 10]
-    if not long_lines:
+    if len(long_lines) < 5:  # too little text to tell a text column from a few short header lines
         return 0.0
     open_ended = sum(1 for s in long_lines if not _ends_sentence(s))
     if open_ended < 0.4 * len(long_lines):

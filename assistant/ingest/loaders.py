@@ -104,18 +104,27 @@ def load_docx(path: Path) -> list[Block]:
         document = docx.Document(str(path))
     except (PackageNotFoundError, KeyError, ValueError, OSError) as exc:
         raise LoaderError(f"{path.name}: 不是有效的 Word(.docx) 文件（{exc}）", "旧版 .doc 请先另存为 .docx。") from exc
+    from docx.table import Table
+
     blocks: list[Block] = []
-    for para in document.paragraphs:
-        style = (para.style.name if para.style is not None else "") or ""
+    # paragraphs and tables in document order, so a table stays in the section it belongs to
+    for item in document.iter_inner_content():
+        if isinstance(item, Table):
+            for row in item.rows:
+                cells: list[str] = []
+                seen: list[object] = []  # a merged cell is listed once per grid column it spans
+                for cell in row.cells:
+                    if not any(cell._tc is tc for tc in seen):
+                        seen.append(cell._tc)
+                        cells.append(cell.text.strip())
+                if any(cells):
+                    blocks.append(Block(text=" | ".join(cells)))
+            continue
+        style = (item.style.name if item.style is not None else "") or ""
         m = re.search(r"(?:Heading|标题)\s*(\d)", style)
         level = int(m.group(1)) if m else (1 if style in ("Title", "标题") else 0)
-        for line in para.text.split("\n"):
+        for line in item.text.split("\n"):
             blocks.append(Block(text=line, heading=level if line.strip() else 0))
-    for table in document.tables:
-        for row in table.rows:
-            cells = [c.text.strip() for c in row.cells]
-            if any(cells):
-                blocks.append(Block(text=" | ".join(cells)))
     return blocks
 
 

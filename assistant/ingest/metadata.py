@@ -58,6 +58,8 @@ def _find_title(paras: list[Block], after: int) -> str:
     for start, stop in ((after, after + 12), (0, after)):
         head = paras[start:stop]
         for i in range(len(head)):
+            if not re.search(r"关于|^对", head[i].text.strip()):
+                continue  # a title starts on the line with its 关于 (an issuer line above it is not part of it)
             joined = ""
             for j in range(i, min(i + 3, len(head))):
                 part = head[j].text.strip()

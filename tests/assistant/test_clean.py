@@ -123,8 +123,8 @@ def test_structure_lines_are_never_glued() -> None:
 
 
 def test_invisible_characters_removed_visible_ones_kept() -> None:
-    out = _clean(["\ufeff长宁\u200b园\u00ad“1+1”核心管理体系，", "（此件公开发布）"])
-    assert out == ["长宁园“1+1”核心管理体系，", "（此件公开发布）"]
+    out = _clean(["\ufeff长宁\u200b园\u00ad“1+1”核心管理体系。", "（此件公开发布）"])
+    assert out == ["长宁园“1+1”核心管理体系。", "（此件公开发布）"]
 
 
 def test_ascii_words_keep_a_space_when_joined() -> None:
@@ -135,9 +135,9 @@ def test_ascii_words_keep_a_space_when_joined() -> None:
 
 
 def test_headings_from_the_format_are_never_joined() -> None:
-    blocks = [Block(text="重点任务", heading=2), Block(text="加快建设平台，"), Block(text="实现全程网办。")]
+    blocks = [Block(text="重点任务", heading=2), Block(text="加快建设一网通办平台，"), Block(text="实现全程网办。")]
     out = clean_blocks(blocks)
-    assert [(b.text, b.heading) for b in out] == [("重点任务", 2), ("加快建设平台，实现全程网办。", 0)]
+    assert [(b.text, b.heading) for b in out] == [("重点任务", 2), ("加快建设一网通办平台，实现全程网办。", 0)]
 
 
 def test_loaded_corpus_has_no_markdown_left() -> None:

