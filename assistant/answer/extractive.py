@@ -120,7 +120,7 @@ class ExtractiveAnswerer:
                     continue
                 heading = prefix[-1]
                 own = tw.cover(heading)
-                score = tw.cover(chunks[0].title + "\n" + heading) + own
+                score = tw.cover(chunks[0].title + "\n" + " ".join(prefix)) + own
                 if own >= 0.3 and (best is None or score > best[0]):
                     best = (score, source, prefix, list(children.items()))
         # The title and heading together must cover nearly the whole question, the heading a real part of it.
