@@ -21,7 +21,7 @@ from assistant.errors import ConfigError
 from assistant.settings import Settings
 
 PACKAGED = Path(__file__).with_name("taxonomy.yaml")
-EXTENSION_NAME = "taxonomy.yaml"
+EXTENSION_NAMES = ("taxonomy.yaml", "taxonomy.yml")  # in corpus_dir: an office's additions
 
 Status = Literal["满足", "不满足", "需确认"]
 Facet = Literal["size", "industries", "location", "qualifications", "groups", "stage", "entity_types"]
@@ -36,7 +36,16 @@ FACET_LISTS: dict[str, str] = {
     "stage": "stages",
     "entity_types": "entity_types",
 }
-TERM_LISTS = ("kinds", "industries", "qualifications", "entity_types", "stages", "groups", "locations", "sizes")
+TERM_LISTS = (
+    "kinds",
+    "industries",
+    "qualifications",
+    "entity_types",
+    "stages",
+    "groups",
+    "locations",
+    "sizes",
+)
 
 
 class TaxonomyError(ConfigError):
@@ -96,11 +105,17 @@ class MeasureRules(_Strict):
     sub_items: list[str] = Field(default_factory=list)
     min_kind_strength: float = Field(default=0.25, ge=0, le=1)
     min_intro_chars: int = Field(default=160, ge=0)
+    body_patterns: list[str] = Field(default_factory=list)
 
     @field_validator("sub_items")
     @classmethod
     def _sub_items(cls, v: list[str]) -> list[str]:
         return [_compile(p, "name") for p in v]
+
+    @field_validator("body_patterns")
+    @classmethod
+    def _body_patterns(cls, v: list[str]) -> list[str]:
+        return [_compile(p, "body") for p in v]
 
 
 class ConditionCheck(_Strict):
@@ -125,17 +140,22 @@ class Conditions(_Strict):
 
 class Scoring(_Strict):
     need: float = 1.0
-    industry: float = 0.45
+    industry: float = 1.0
+    industry_mention: float = 0.4
     industry_related: float = 0.2
-    qualification: float = 0.5
+    qualification: float = 0.8
     group: float = 0.35
     entity: float = 0.3
     stage: float = 0.2
     retrieval: float = 0.8
     retrieval_depth: int = Field(default=12, ge=1, le=50)
     violated_factor: float = Field(default=0.5, ge=0, le=1)
+    industry_mismatch_factor: float = Field(default=0.6, ge=0, le=1)
+    group_mismatch_factor: float = Field(default=0.75, ge=0, le=1)
+    need_miss_factor: float = Field(default=0.6, ge=0, le=1)
+    targeted_miss_factor: float = Field(default=0.8, ge=0, le=1)
     min_score: float = 0.6
-    relative_min: float = Field(default=0.45, ge=0, le=1)
+    relative_min: float = Field(default=0.4, ge=0, le=1)
 
 
 class TaxonomyFile(_Strict):
@@ -206,7 +226,10 @@ class Taxonomy(_Strict):
             for value in (*check.satisfied_by, *check.violated_by):
                 if value not in pool:
                     problems.append(
-                        (value, f"条件核对 {check.name} 引用了 {FACET_LISTS[check.facet]} 中不存在的名称：{value}")
+                        (
+                            value,
+                            f"条件核对 {check.name} 引用了 {FACET_LISTS[check.facet]} 中不存在的名称：{value}",
+                        )
                     )
         return problems
 
@@ -234,7 +257,9 @@ def _read(path: Path) -> tuple[dict[str, Any], yaml.Node | None, str]:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
-        raise TaxonomyError(f"找不到分类词表文件 {path}", "请检查 ASSISTANT_TAXONOMY_PATH，留空则使用内置词表。") from exc
+        raise TaxonomyError(
+            f"找不到分类词表文件 {path}", "请检查 ASSISTANT_TAXONOMY_PATH，留空则使用内置词表。"
+        ) from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise TaxonomyError(f"无法读取分类词表 {path}：{exc}", "请确认文件存在且为 UTF-8 编码。") from exc
     try:
@@ -245,13 +270,45 @@ def _read(path: Path) -> tuple[dict[str, Any], yaml.Node | None, str]:
         where = f"第 {mark.line + 1} 行" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc)
         raise TaxonomyError(
-            f"分类词表 {path} {where}不是有效的 YAML：{problem}", "请修正该文件的 YAML 语法（缩进、冒号、引号）。"
+            f"分类词表 {path} {where}不是有效的 YAML：{problem}",
+            "请修正该文件的 YAML 语法（缩进、冒号、引号）。",
         ) from exc
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise TaxonomyError(f"分类词表 {path} 的顶层必须是键值映射（kinds: …, industries: …）", "参见内置的 taxonomy.yaml。")
+        raise TaxonomyError(
+            f"分类词表 {path} 的顶层必须是键值映射（kinds: …, industries: …）", "参见内置的 taxonomy.yaml。"
+        )
     return data, root, text
+
+
+# pydantic error types → what an office editing the file needs to read
+_MESSAGES = {
+    "extra_forbidden": "不认识的字段（拼写错误？）",
+    "missing": "缺少必填字段",
+    "list_type": "应为列表，如 [词1, 词2]",
+    "string_type": "应为文字",
+    "int_parsing": "应为整数",
+    "int_type": "应为整数",
+    "float_parsing": "应为数字",
+    "float_type": "应为数字",
+    "bool_parsing": "应为 true 或 false",
+    "dict_type": "应为键值映射",
+    "model_type": "应为键值映射",
+    "literal_error": "取值不在允许范围内",
+    "string_too_short": "不能为空",
+    "too_short": "至少需要一项",
+    "greater_than_equal": "数值过小",
+    "less_than_equal": "数值过大",
+}
+
+
+def _message(error: dict[str, Any]) -> str:
+    zh = _MESSAGES.get(str(error.get("type")))
+    msg = str(error.get("msg", ""))
+    if msg.startswith("Value error, "):
+        return msg.removeprefix("Value error, ")
+    return f"{zh}（{msg}）" if zh else msg
 
 
 def _parse(path: Path) -> tuple[TaxonomyFile, str]:
@@ -266,7 +323,7 @@ def _parse(path: Path) -> tuple[TaxonomyFile, str]:
         field = ".".join(str(p) for p in loc) or "(顶层)"
         more = f"（另有 {exc.error_count() - 1} 处问题）" if exc.error_count() > 1 else ""
         raise TaxonomyError(
-            f"分类词表 {path} {where}（{field}）有误：{first.get('msg')}{more}",
+            f"分类词表 {path} {where}（{field}）有误：{_message(first)}{more}",
             "请对照内置的 assistant/match/taxonomy.yaml 修正该条目。",
         ) from exc
 
@@ -302,8 +359,12 @@ def merge(files: list[TaxonomyFile]) -> dict[str, Any]:
         if f.measure_rules is not None:
             r = f.measure_rules
             given = r.model_fields_set
-            for attr in ("triggers", "task_headings", "exclude_headings", "sub_items"):
-                setattr(rules, attr, [*getattr(rules, attr), *(x for x in getattr(r, attr) if x not in getattr(rules, attr))])
+            for attr in ("triggers", "task_headings", "exclude_headings", "sub_items", "body_patterns"):
+                setattr(
+                    rules,
+                    attr,
+                    [*getattr(rules, attr), *(x for x in getattr(r, attr) if x not in getattr(rules, attr))],
+                )
             for attr in ("min_kind_strength", "min_intro_chars"):
                 if attr in given:
                     setattr(rules, attr, getattr(r, attr))
@@ -340,7 +401,7 @@ def build(paths: list[Path]) -> Taxonomy:
         first = exc.errors()[0]
         key = ".".join(str(p) for p in first.get("loc", ()))
         raise TaxonomyError(
-            f"分类词表 {_line_of(texts, key)}：scoring.{key} 有误：{first.get('msg')}",
+            f"分类词表 {_line_of(texts, key)}：scoring.{key} 有误：{_message(first)}",
             "scoring 只接受内置词表中列出的权重名与数值。",
         ) from exc
     digest = hashlib.sha256("\x00".join(t for _, t in texts).encode()).hexdigest()[:16]
@@ -348,7 +409,9 @@ def build(paths: list[Path]) -> Taxonomy:
     problems = taxonomy.cross_check()
     if problems:
         value, message = problems[0]
-        raise TaxonomyError(f"分类词表 {_line_of(texts, value)}：{message}", "请修正名称拼写，或先在对应列表中添加该条目。")
+        raise TaxonomyError(
+            f"分类词表 {_line_of(texts, value)}：{message}", "请修正名称拼写，或先在对应列表中添加该条目。"
+        )
     return taxonomy
 
 
@@ -361,9 +424,10 @@ def taxonomy_paths(settings: Settings) -> list[Path]:
     configured = str(getattr(settings, "taxonomy_path", "") or "").strip()
     base = Path(configured).expanduser() if configured else PACKAGED
     paths = [base]
-    extension = Path(settings.corpus_dir) / EXTENSION_NAME
-    if extension.is_file() and extension.resolve() != base.resolve():
-        paths.append(extension)
+    for name in EXTENSION_NAMES:
+        extension = Path(settings.corpus_dir) / name
+        if extension.is_file() and extension.resolve() != base.resolve():
+            paths.append(extension)
     return paths
 
 
@@ -396,6 +460,7 @@ def load_taxonomy(settings: Settings) -> Taxonomy:
 
 def taxonomy_summary(taxonomy: Taxonomy) -> dict[str, Any]:
     """Names and descriptions for forms (the page's needs/industry pickers)."""
+
     def listing(field: str) -> list[dict[str, str]]:
         return [{"name": t.name, "description": t.description} for t in taxonomy.terms(field)]
 
