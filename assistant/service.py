@@ -71,6 +71,13 @@ class Assistant:
     def warm_up(self) -> None:
         self.snapshot()
         self.embeddings.warm_up()
+        self.build_catalogue()
+
+    def build_catalogue(self) -> int:
+        """Build (or load) the support-measures catalogue of the live generation; returns its size."""
+        from assistant.match.catalogue import get_catalogue
+
+        return len(get_catalogue(self).measures)
 
     def ingest(self, progress: bool = False, force: bool = False) -> IngestReport:
         report = run_ingest(self.settings, embeddings=self.embeddings, progress=progress, force=force)
