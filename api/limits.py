@@ -13,6 +13,7 @@ import time
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Header
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -87,7 +88,8 @@ class RateLimitMiddleware:
         state = scope["app"].state
         limit: int = state.settings.rate_limit_per_minute
         if limit > 0:
-            count = state.store.hit("ratelimit", client_key(scope), RATE_WINDOW_S)
+            # SQLite write: off the event loop (a WAL checkpoint can take tens of ms)
+            count = await run_in_threadpool(state.store.hit, "ratelimit", client_key(scope), RATE_WINDOW_S)
             if count > limit:
                 retry_after = max(1, int(RATE_WINDOW_S - time.time() % RATE_WINDOW_S) + 1)
                 await send_json(

@@ -54,6 +54,6 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
             if exc.name == f"api.routes.{name}":
                 continue  # feature not built yet
             raise
-        app.include_router(module.router)
+        app.include_router(module.build_router(settings) if hasattr(module, "build_router") else module.router)
         getattr(module, "install", lambda _app: None)(app)  # optional hook: a feature's middleware
     return app

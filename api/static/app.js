@@ -259,33 +259,38 @@ async function loadDocuments() {
 }
 
 /* ---------- 政策匹配 ---------- */
-const STATUS_LABELS = {
-  met: ["已满足", "met"], satisfied: ["已满足", "met"], yes: ["已满足", "met"], true: ["已满足", "met"],
-  unmet: ["不满足", "unmet"], not_met: ["不满足", "unmet"], no: ["不满足", "unmet"], false: ["不满足", "unmet"],
-  unknown: ["待确认", ""], missing: ["待确认", ""], partial: ["部分满足", ""],
+const STATUS_CLASSES = {
+  满足: "met", 已满足: "met", met: "met", satisfied: "met",
+  不满足: "unmet", unmet: "unmet", not_met: "unmet",
 };
+const PROFILE_LABELS = [
+  ["industries", "行业"], ["stage", "阶段"], ["location", "地区"], ["size_class", "规模"], ["employees", "员工数"],
+  ["qualifications", "资质"], ["entity_types", "主体类型"], ["groups", "人群"], ["needs", "需求"],
+];
 
 function renderProfile(profile) {
   if (!profile || typeof profile !== "object") return null;
   const parts = [];
-  for (const [k, v] of Object.entries(profile)) {
+  for (const [key, label] of PROFILE_LABELS) {
+    const v = profile[key];
     if (v == null || v === "" || (Array.isArray(v) && !v.length)) continue;
-    parts.push(`${k}：${Array.isArray(v) ? v.join("、") : typeof v === "object" ? JSON.stringify(v) : v}`);
+    parts.push(`${label}：${Array.isArray(v) ? v.join("、") : v}`);
   }
   return parts.length ? el("div", { class: "profile" }, "识别的企业画像 — ", parts.join("；")) : null;
 }
 
 function matchCard(r) {
-  const score = typeof r.score === "number" ? (r.score <= 1 ? `${Math.round(r.score * 100)}%` : r.score.toFixed(1)) : "";
+  const score = typeof r.score === "number" ? r.score.toFixed(2) : "";
   const cites = (r.citations || []).map((c, i) => ({ n: c.n || i + 1, ...c }));
   return el("article", { class: "card", "data-measure": r.measure_id },
-    el("div", { class: "card-head" }, el("h3", {}, r.title || r.measure_id), score ? el("span", { class: "score" }, `匹配度 ${score}`) : null),
+    el("div", { class: "card-head" }, el("h3", {}, r.title || r.measure_id), score ? el("span", { class: "score" }, `匹配分 ${score}`) : null),
+    r.kinds && r.kinds.length ? el("div", { class: "kinds" }, r.kinds.map((k) => el("span", { class: "tag" }, k))) : null,
     r.reasons && r.reasons.length ? el("ul", { class: "reasons" }, r.reasons.map((x) => el("li", {}, x))) : null,
-    r.conditions && r.conditions.length ? el("ul", { class: "conds" }, r.conditions.map((c) => {
-      const [label, cls] = STATUS_LABELS[String(c.status).toLowerCase()] || [c.status || "待确认", ""];
-      return el("li", { class: "cond" }, el("span", { class: `st ${cls}` }, label), c.text);
-    })) : null,
-    cites.length ? el("div", { class: "citations" }, el("div", { class: "citations-label" }, "政策依据"),
+    r.conditions && r.conditions.length ? el("div", { class: "conds-label" }, "申请条件") : null,
+    r.conditions && r.conditions.length ? el("ul", { class: "conds" }, r.conditions.map((c) => el("li", { class: "cond" },
+      el("span", { class: `st ${STATUS_CLASSES[c.status] || ""}` }, c.status || "需确认"), c.text,
+      c.reason ? el("div", { class: "cond-reason" }, c.reason) : null))) : null,
+    cites.length ? el("div", { class: "citations" }, el("div", { class: "citations-label" }, "政策依据（点击查看原文）"),
       cites.map((c) => citationChip(c, []))) : null);
 }
 
@@ -314,7 +319,7 @@ async function runMatch(event) {
     out.replaceChildren(renderProfile(data.profile) || "",
       results.length ? el("div", { class: "status" }, `找到 ${results.length} 项可能适用的政策措施：`) :
         el("div", { class: "notice" }, "没有找到匹配的政策措施，可以补充企业情况或调整需求后再试。"),
-      results.map(matchCard));
+      ...results.map(matchCard));
   } catch (err) {
     out.replaceChildren(el("div", { class: "notice" }, `匹配失败：${err.detail || err.message || err}`, err.hint ? ` ${err.hint}` : ""));
   } finally {
