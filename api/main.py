@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from api.errors import install_error_handlers
 from assistant.service import Assistant
@@ -37,7 +38,8 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
         threading.Thread(target=warm, name="warm-up", daemon=True).start()
         yield
 
-    app = FastAPI(
+    # FastAPIOffline serves Swagger UI / ReDoc assets from the package, so /docs works without a CDN.
+    app = FastAPIOffline(
         title="政策问答助手 API",
         version="0.1.0",
         description="基于政策文件的检索增强问答：每个回答都带可核对的引用（标题、文号、日期、章节、原文）。",

@@ -34,7 +34,7 @@ DOC_LEVEL_FIELD = re.compile(r"文号|发文字号|签发人|签发|发文机关
 # (name, question pattern, what a passage must contain to answer it)
 ANSWER_TYPES: list[tuple[str, re.Pattern[str], re.Pattern[str]]] = [
     ("amount", re.compile(r"(多少|几)(钱|万|元|亿)|金额|额度|(资金|经费|奖励|补贴|补助|资助|奖金|租金|规模).{0,6}(多少|多大|标准)|(多少|多大).{0,4}(资金|经费|奖励|补贴|资助|规模)"),
-     re.compile(r"\d+(?:\.\d+)?\s*(?:万|亿|千)?元|\d+\s*(?:万|亿)")),
+     re.compile(r"[\d〇零一二两三四五六七八九十百千]+(?:\.\d+)?\s*(?:万|亿|千)?元|\d+\s*(?:万|亿)")),
     ("rate", re.compile(r"比例|比重|占比|利率|税率|费率|百分之|百分比"), re.compile(r"\d+(?:\.\d+)?\s*[%％]|百分之")),
     ("phone", re.compile(r"电话|联系方式|热线"), re.compile(r"\d{3,4}[-－]?\d{7,8}|\d{8}")),
     ("address", re.compile(r"地址|办公地点|在哪里办公|位于哪|在哪儿办|地点在哪"), re.compile(r"[路街道弄]\s*\d+\s*号|地址")),

@@ -43,6 +43,7 @@ class Assistant:
         self._pointer_mtime: float | None = None
         self._client: Any = None
         self._chain: Any = None
+        self.warmed = False
 
     # ---- index lifecycle ----------------------------------------------------------------------------
     def _client_once(self) -> Any:
@@ -69,9 +70,14 @@ class Assistant:
             return False
 
     def warm_up(self) -> None:
+        from assistant.index import lexical
+
         self.snapshot()
+        lexical.warm_up()
         self.embeddings.warm_up()
+        self.ask("预热：长宁区科技创新政策有哪些？")  # first pass through every stage
         self.build_catalogue()
+        self.warmed = True
 
     def build_catalogue(self) -> int:
         """Build (or load) the support-measures catalogue of the live generation; returns its size."""
@@ -83,6 +89,8 @@ class Assistant:
         report = run_ingest(self.settings, embeddings=self.embeddings, progress=progress, force=force)
         with self._lock:
             self._snapshot = None
+        if not self.warmed and report.documents:
+            self.warm_up()  # a server started before the first ingest becomes ready now
         return report
 
     # ---- questions ----------------------------------------------------------------------------------

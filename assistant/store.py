@@ -77,7 +77,7 @@ class Store:
     # ---- fixed-window counters (rate limits) ------------------------------------------------------------
     def hit(self, ns: str, key: str, window_s: int) -> int:
         """Count one event in the current window and return the count so far."""
-        window = int(time.time() // window_s)
+        window = int(time.time() // window_s) * window_s  # the window's start, in epoch seconds
         db = self._conn()
         db.execute(
             "INSERT INTO counters (ns, key, window, n) VALUES (?, ?, ?, 1) "
@@ -103,4 +103,4 @@ class Store:
         now = time.time()
         db = self._conn()
         db.execute("DELETE FROM kv WHERE expires IS NOT NULL AND expires < ?", (now,))
-        db.execute("DELETE FROM counters WHERE window < ?", (int(now // 86400) - 2,))
+        db.execute("DELETE FROM counters WHERE window < ?", (int(now) - 86400,))

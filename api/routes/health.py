@@ -17,7 +17,10 @@ def healthz() -> dict[str, str]:
 
 @router.get("/readyz", summary="索引已加载、模型已预热")
 def readyz(assistant: AssistantDep) -> JSONResponse:
-    if assistant.ready():
-        snap = assistant.snapshot()
-        return JSONResponse({"status": "ready", "generation": snap.generation, "chunks": len(snap.chunks)})
-    return JSONResponse({"status": "not ready", "detail": "索引尚未就绪，请先运行 assistant ingest"}, status_code=503)
+    if not assistant.ready():
+        return JSONResponse({"status": "not ready", "detail": "索引尚未就绪，请先运行 assistant ingest"}, status_code=503)
+    if not assistant.warmed:
+        # The start-up warm-up thread is still loading the model and tokenizer (or the index appeared later).
+        return JSONResponse({"status": "warming up", "detail": "模型预热中，请稍候"}, status_code=503)
+    snap = assistant.snapshot()
+    return JSONResponse({"status": "ready", "generation": snap.generation, "chunks": len(snap.chunks)})

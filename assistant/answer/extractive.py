@@ -65,7 +65,7 @@ class ExtractiveAnswerer:
 
         qa = analyse(retrieval.query)
         tw = weigh(qa, self.lexical, self.synonyms)
-        structure = self._structure_answer(qa, tw, hits) if qa.enumeration and not qa.ordinal else None
+        structure = self._structure_answer(qa, tw, hits) if qa.enumeration or qa.ordinal else None
         if structure is not None:
             return self._finish(question, structure, documents, contexts, retrieval)
         groups = self._metadata_answer(qa, hits, documents)
@@ -103,14 +103,40 @@ class ExtractiveAnswerer:
             return self._refuse(question, retrieval, contexts)
         return Answer(question=question, answer=answer_text, grounded=True, citations=citations, contexts=contexts)
 
+    def _structure_item(
+        self, n: int, source: str, prefix: tuple[str, ...], children: list[tuple[str, Chunk]], tw: TermWeights, hits: list[Hit]
+    ) -> tuple[str, list[Citation]] | None:
+        """"第二项…" after a list of sub-headings: that sub-section, as its own list or its opening sentences."""
+        if not 1 <= n <= len(children):
+            return None
+        heading, chunk = children[n - 1]
+        sub = self._structure_answer(analyse(heading + "有哪些"), weigh(analyse(heading), self.lexical, self.synonyms), hits,
+                                     only=(source, prefix + (heading,)))
+        if sub is not None:
+            return sub
+        sents = sentences(chunk.text)
+        end = 0
+        for sp in sents:
+            if end and sp.end > self.settings.max_answer_chars:
+                break
+            end = sp.end
+        quote = chunk.text[:end]
+        citation = Citation(n=1, source=source, title=chunk.title, doc_number=chunk.doc_number, date=chunk.date,
+                            section=chunk.section, quote=quote, chunk_id=chunk.id)
+        return f"{heading}：{quote}[1]", [citation]
+
     # ---- "分成哪几大类？": the sub-headings of a section -------------------------------------------------
-    def _structure_answer(self, qa: QuestionAnalysis, tw: TermWeights, hits: list[Hit]) -> tuple[str, list[Citation]] | None:
-        sources = list(dict.fromkeys(h.chunk.source for h in hits[:3]))
+    def _structure_answer(
+        self, qa: QuestionAnalysis, tw: TermWeights, hits: list[Hit], only: tuple[str, tuple[str, ...]] | None = None
+    ) -> tuple[str, list[Citation]] | None:
+        sources = [only[0]] if only else list(dict.fromkeys(h.chunk.source for h in hits[:3]))
         best: tuple[float, str, tuple[str, ...], list[tuple[str, Chunk]]] | None = None
         for source in sources:
             chunks = [c for c in self.snapshot.chunks.values() if c.source == source]
             paths = [(tuple(c.section.split(PATH_SEP)), c) for c in sorted(chunks, key=lambda c: c.ordinal)]
             prefixes = {p[:i] for p, _ in paths for i in range(1, len(p))}
+            if only:
+                prefixes = {only[1]} & prefixes
             for prefix in prefixes:
                 children: dict[str, Chunk] = {}
                 for p, c in paths:
@@ -124,9 +150,11 @@ class ExtractiveAnswerer:
                 if own >= 0.3 and (best is None or score > best[0]):
                     best = (score, source, prefix, list(children.items()))
         # The title and heading together must cover nearly the whole question, the heading a real part of it.
-        if best is None or best[0] - tw.cover(best[2][-1]) < 0.85:
+        if best is None or (best[0] - tw.cover(best[2][-1]) < 0.85 and not only):
             return None
         _, source, prefix, children = best
+        if qa.ordinal:
+            return self._structure_item(qa.ordinal, source, prefix, children, tw, hits)
         citations = []
         items = []
         for text, chunk in children:
@@ -171,7 +199,13 @@ class ExtractiveAnswerer:
                 return None
             m = line_pat.search(doc.text)
             if m:
-                return [(top, m.group(0).strip(), label)]
+                # Cite the chunk that holds the line (usually the header or the signature block).
+                holder = next(
+                    (c for c in self.snapshot.chunks.values()
+                     if c.source == doc.meta.source and c.start <= m.start() < c.start + len(c.text)),
+                    top.chunk,
+                )
+                return [(Hit(chunk=holder, score=top.score), m.group(0).strip(), label)]
         return None
 
     # ---- sentence extraction ------------------------------------------------------------------------

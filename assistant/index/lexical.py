@@ -25,9 +25,12 @@ _TOKEN_OK = re.compile(r"[\w\u4e00-\u9fff]")
 log = logging.getLogger(__name__)
 
 
+_tok_lock = threading.Lock()
+_init_lock = threading.Lock()
+
+
 @lru_cache(maxsize=1)
-def _tokenizer() -> Any:
-    """One jieba tokenizer per process, built on first use (not at import)."""
+def _build_tokenizer() -> Any:
     import jieba
 
     jieba.setLogLevel(logging.WARNING)
@@ -36,7 +39,14 @@ def _tokenizer() -> Any:
     return tok
 
 
-_tok_lock = threading.Lock()
+def _tokenizer() -> Any:
+    """One jieba tokenizer per process, built on first use (not at import), once even under concurrency."""
+    with _init_lock:
+        return _build_tokenizer()
+
+
+def warm_up() -> None:
+    _tokenizer()
 
 
 def known_word(word: str) -> int:

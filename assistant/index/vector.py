@@ -55,6 +55,7 @@ class VectorIndex:
                     f"索引由向量模型 {built_with} 构建，当前配置的是 {embeddings.model_id}",
                     "请重新运行 `assistant ingest`，或把 ASSISTANT_EMBEDDING 改回原来的模型。",
                 )
+        self._count: int | None = None
         self.store = Chroma(
             client=client,
             collection_name=name,
@@ -64,6 +65,7 @@ class VectorIndex:
         )
 
     def add(self, chunks: list[Chunk], batch_size: int = 256) -> None:
+        self._count = None
         for i in range(0, len(chunks), batch_size):
             batch = chunks[i : i + batch_size]
             self.store.add_texts(
@@ -73,7 +75,10 @@ class VectorIndex:
             )
 
     def count(self) -> int:
-        return self.store._collection.count()
+        """Chunks in the collection. A generation never changes after the swap, so the count is cached."""
+        if self._count is None:
+            self._count = self.store._collection.count()
+        return self._count
 
     def search(self, vector: list[float], k: int, where: dict[str, Any] | None = None) -> list[tuple[str, float]]:
         """(chunk id, cosine similarity), best first."""
