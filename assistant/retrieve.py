@@ -67,8 +67,11 @@ class HybridRetriever:
         top_k = top_k or s.top_k
         snap = self.snapshot
         allowed = self._allowed(filters)
-        dense = snap.vector.search(self.embeddings.embed_query(query), s.candidate_k, _where(filters))
         lexical = snap.lexical.search(self.expand(query), s.candidate_k, allowed)
+        if s.dense_mode == "adaptive" and self._lexically_complete(query, lexical):
+            dense: list[tuple[str, float]] = []  # every salient term is already in BM25's top passages
+        else:
+            dense = snap.vector.search(self.embeddings.embed_query(query), s.candidate_k, _where(filters))
 
         fused: dict[str, Hit] = {}
         for rank, (cid, sim) in enumerate(dense, 1):
@@ -85,6 +88,15 @@ class HybridRetriever:
             hit.lexical_score, hit.lexical_rank = bm25, rank
         hits = sorted(fused.values(), key=lambda h: h.score, reverse=True)[:top_k]
         return Retrieval(query=query, hits=hits, gate=self.gate(query, hits, dense))
+
+    def _lexically_complete(self, query: str, lexical: list[tuple[str, float]]) -> bool:
+        if len(lexical) < 3:
+            return False
+        tw = self.term_weights(query)
+        if len(tw.weights) < 2:
+            return False
+        top = "\n".join(self.snapshot.chunks[cid].lexical_text() for cid, _ in lexical[:3] if cid in self.snapshot.chunks)
+        return tw.cover(top) >= 0.999
 
     def synonyms(self) -> dict[str, frozenset[str]]:
         extra = self.settings.corpus_dir / "synonyms.txt"

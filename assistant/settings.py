@@ -36,6 +36,10 @@ class Settings(BaseSettings):
     top_k: int = Field(default=5, ge=1, le=50)
     candidate_k: int = Field(default=20, ge=1, le=200, description="Candidates per retriever before fusion.")
     rrf_k: int = 60
+    dense_mode: Literal["always", "adaptive"] = Field(
+        default="adaptive",
+        description="adaptive: skip the query embedding when BM25's top passages already hold every salient term.",
+    )
     dense_weight: float = Field(default=0.6, description="RRF weight of the dense ranking (BM25 is strong on policy text).")
     lexical_weight: float = 1.0
     min_coverage: float = Field(default=0.5, description="Relevance gate: weighted share of salient question terms found.")
