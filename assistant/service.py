@@ -122,9 +122,17 @@ class Assistant:
         answer.timings_ms["total"] = round((time.perf_counter() - started) * 1000, 2)
         return answer
 
-    def retrieve(self, question: str, top_k: int | None = None, filters: dict[str, Any] | None = None) -> Retrieval:
+    def retrieve(
+        self,
+        question: str,
+        top_k: int | None = None,
+        filters: dict[str, Any] | None = None,
+        dense_mode: str | None = None,
+    ) -> Retrieval:
+        """Hybrid retrieval only (no answer). ``dense_mode="always"`` forces the dense side for every query."""
         snap = self.snapshot()
-        return HybridRetriever(snap, self.embeddings, self.settings).search(self.check_question(question), top_k, filters)
+        settings = self.settings.model_copy(update={"dense_mode": dense_mode}) if dense_mode else self.settings
+        return HybridRetriever(snap, self.embeddings, settings).search(self.check_question(question), top_k, filters)
 
     # ---- documents ----------------------------------------------------------------------------------
     def chunks(self) -> list[Chunk]:

@@ -60,7 +60,11 @@ class SingleRetriever(HybridRetriever):
 
     def __init__(self, snapshot: Snapshot, embeddings: PolicyEmbeddings, settings: Settings,
                  mode: Literal["lexical", "dense"]) -> None:
-        weights = {"dense_weight": 1.0 if mode == "dense" else 0.0, "lexical_weight": 1.0 if mode == "lexical" else 0.0}
+        weights = {
+            "dense_weight": 1.0 if mode == "dense" else 0.0,
+            "lexical_weight": 1.0 if mode == "lexical" else 0.0,
+            "dense_mode": "always",  # a dense-only baseline must never skip the dense side
+        }
         super().__init__(snapshot, embeddings, settings.model_copy(update=weights))
         self.mode = mode
 

@@ -100,7 +100,8 @@ def _retrieval_ranks(
     query = profile.search_text()[: assistant.settings.max_question_chars].strip()
     if not query:
         return {}
-    retrieval = assistant.retrieve(query, top_k=min(depth, 50))
+    # Company descriptions are paraphrase-heavy: always use the dense side too.
+    retrieval = assistant.retrieve(query, top_k=min(depth, 50), dense_mode="always")
     by_chunk = catalogue.by_chunk()
     ranks: dict[str, int] = {}
     for hit in retrieval.hits:

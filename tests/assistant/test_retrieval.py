@@ -63,7 +63,8 @@ def test_gold_questions_find_their_section_in_top5(bot) -> None:
 
 
 def test_hits_are_ranked_and_carry_scores(bot) -> None:
-    result = bot.retrieve("长宁园管理专班由哪个部门牵头组建？", top_k=5)
+    # Fusion of both rankings (the default adaptive mode may skip the dense side for this question).
+    result = bot.retrieve("长宁园管理专班由哪个部门牵头组建？", top_k=5, dense_mode="always")
     assert 1 <= len(result.hits) <= 5
     scores = [h.score for h in result.hits]
     assert scores == sorted(scores, reverse=True)
@@ -115,3 +116,12 @@ def test_missing_index_and_missing_collection_say_to_ingest(tmp_path, corpus_set
     with pytest.raises(IndexNotFoundError) as err:
         broken.retrieve("长宁园管理专班由哪个部门牵头组建？")
     assert "ingest" in err.value.hint
+
+
+def test_adaptive_mode_skips_dense_only_when_bm25_covers_every_term(bot) -> None:
+    """The default: no query embedding when BM25's top passages already hold every salient term."""
+    assert bot.settings.dense_mode == "adaptive"
+    lexical_match = bot.retrieve("长宁园管理专班由哪个部门牵头组建？", top_k=5)
+    assert lexical_match.hits and not any(h.dense_rank for h in lexical_match.hits)
+    paraphrase = bot.retrieve("长宁发展数字经济靠哪“两个轮子”一起推动？", top_k=5)  # 轮子: not in the corpus
+    assert any(h.dense_rank for h in paraphrase.hits), "a question BM25 does not fully cover must use the dense side"
