@@ -66,15 +66,22 @@ class MessageLedger:
     def delivered(self, key: str) -> Delivery | None:
         return self.store.get(self._ns("delivered"), key)
 
-    # A question answered with a placeholder and no push: if the user sends it again, reuse the finished answer.
+    # A question answered with a placeholder and no push: when the user sends it again, the new message is
+    # answered by the earlier computation (waited for, or taken from the cache) instead of a second one.
     def note_undelivered(self, user: str, question: str, key: str) -> None:
         self.store.set(self._ns("undelivered"), user, {"question": question, "key": key}, ttl_s=self.ttl_s)
 
-    def undelivered_answer(self, user: str, question: str) -> str | None:
+    def take_undelivered(self, user: str, question: str) -> str | None:
+        """The key of this user's undelivered message with the same question, if any (forgotten once taken)."""
         note = self.store.get(self._ns("undelivered"), user)
         if not note or note.get("question") != question:
             return None
-        text = self.result(note["key"])
-        if text is not None:
-            self.store.delete(self._ns("undelivered"), user)
-        return text
+        self.store.delete(self._ns("undelivered"), user)
+        return str(note["key"])
+
+    def alias(self, key: str, target: str | None = None) -> str:
+        """Record that message ``key`` is answered by ``target``; without ``target``: the key that answers ``key``."""
+        if target is not None:
+            self.store.set(self._ns("alias"), key, target, ttl_s=self.ttl_s)
+            return target
+        return self.store.get(self._ns("alias"), key) or key

@@ -107,8 +107,9 @@ class ChannelService:
         if attempt == 1 and ledger.result(key) is None:
             if self.rate_limited(channel, user):
                 ledger.save_result(key, self.rate_limited_text())
-            elif (earlier := ledger.undelivered_answer(user, question)) is not None:
-                ledger.save_result(key, earlier)  # the user resent a question whose answer never reached them
+            elif (earlier := ledger.take_undelivered(user, question)) is not None:
+                ledger.alias(key, earlier)  # the user resent a question whose answer never reached them
+        key = ledger.alias(key)
         pusher = partial(push.send_text, user) if push is not None else None
         outcome = await self.relay.respond(
             ledger,
