@@ -1,13 +1,16 @@
 """The staff chat page in a real browser: Playwright driving Debian's Chromium against `assistant serve`.
 
 Needs `apt-get install -y chromium fonts-wqy-microhei fonts-noto-color-emoji` (done by .ci/run); without
-Chromium the test is skipped with a message saying so. Writes docs/screenshot-chat.png (desktop),
-docs/screenshot-citation.png (a citation opened) and docs/screenshot-chat-phone.png (phone width) for the README.
+Chromium the test is skipped with a message saying so. Takes screenshot-chat.png (desktop), screenshot-citation.png
+(a citation opened) and screenshot-chat-phone.png (phone width); with ASSISTANT_SCREENSHOT_DIR=docs they refresh the
+README's pictures.
 """
 
 from __future__ import annotations
 
 import os
+import tempfile
+from pathlib import Path
 import re
 import shutil
 import socket
@@ -25,7 +28,8 @@ pytestmark = pytest.mark.slow
 
 Q = "“虹桥人才荟”是做什么的？"
 PLAN_NUMBER = "长科委〔2025〕13号"
-DOCS = REPO / "docs"
+# Screenshots go to a temp dir; set ASSISTANT_SCREENSHOT_DIR=docs to refresh the README's pictures.
+DOCS = Path(os.environ.get("ASSISTANT_SCREENSHOT_DIR") or tempfile.mkdtemp(prefix="screens-"))
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
     "--disable-sync", "--no-first-run",
