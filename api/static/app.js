@@ -1,3 +1,6 @@
+// 《title》 with inner book-title marks as 〈〉 (Chinese typesetting).
+const bookTitle = (t) => `《${String(t).replace(/《/g, "〈").replace(/》/g, "〉")}》`;
+
 /* 政策问答助手 — staff chat page. Plain browser JavaScript, no build step.
    Talks to: POST /v1/ask/stream (SSE over fetch), POST /v1/feedback, GET /v1/documents, POST /v1/match. */
 "use strict";
@@ -106,7 +109,7 @@ function renderAnswerText(target, text, citations) {
 function citationChip(cite, contexts) {
   return el("button", { class: "chip", type: "button", "data-n": cite.n, onclick: () => openCitation(cite, contexts) },
     el("span", { class: "num" }, `[${cite.n}]`),
-    el("span", { class: "ctitle" }, `《${cite.title}》`),
+    el("span", { class: "ctitle" }, bookTitle(cite.title)),
     cite.doc_number ? el("span", { class: "docnum" }, cite.doc_number) : null);
 }
 
@@ -215,7 +218,7 @@ function finishAnswer(bubble, answer, status, data) {
 const dialog = $("#cite-dialog");
 
 function openCitation(cite, contexts) {
-  $("#cite-title").textContent = `《${cite.title}》`;
+  $("#cite-title").textContent = bookTitle(cite.title);
   $("#cite-docnum").textContent = cite.doc_number || "（无）";
   $("#cite-date").textContent = cite.date || "（无）";
   $("#cite-section").textContent = cite.section || "（文件开头/落款）";
