@@ -6,12 +6,12 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from assistant.question import TYPE_WORDS, TermWeights, analyse, weigh
-from assistant.synonyms import load_synonyms, variants
 from assistant.answer.text import sentences
 from assistant.index.lexical import known_word
 from assistant.index.snapshot import Snapshot
+from assistant.question import TYPE_WORDS, QuestionAnalysis, TermWeights, analyse, weigh
 from assistant.settings import Settings
+from assistant.synonyms import load_synonyms, variants
 from assistant.types import Gate, Hit
 from embeddings.base import PolicyEmbeddings
 
@@ -28,6 +28,8 @@ class Retrieval:
     query: str
     hits: list[Hit]
     gate: Gate
+    analysis: QuestionAnalysis  # the query understood once, shared by the gate and the answerer
+    weights: TermWeights
 
 
 def _where(filters: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -67,8 +69,10 @@ class HybridRetriever:
         top_k = top_k or s.top_k
         snap = self.snapshot
         allowed = self._allowed(filters)
-        lexical = snap.lexical.search(self.expand(query), s.candidate_k, allowed)
-        if s.dense_mode == "adaptive" and self._lexically_complete(query, lexical):
+        qa = analyse(query)
+        tw = weigh(qa, snap.lexical, self.synonyms())
+        lexical = snap.lexical.search(self.expand(query, qa), s.candidate_k, allowed)
+        if s.dense_mode == "adaptive" and self._lexically_complete(tw, lexical):
             dense: list[tuple[str, float]] = []  # every salient term is already in BM25's top passages
         else:
             dense = snap.vector.search(self.embeddings.embed_query(query), s.candidate_k, _where(filters))
@@ -87,13 +91,10 @@ class HybridRetriever:
             hit.score += s.lexical_weight / (s.rrf_k + rank)
             hit.lexical_score, hit.lexical_rank = bm25, rank
         hits = sorted(fused.values(), key=lambda h: h.score, reverse=True)[:top_k]
-        return Retrieval(query=query, hits=hits, gate=self.gate(query, hits, dense))
+        return Retrieval(query, hits, self.gate(qa, tw, hits, dense), qa, tw)
 
-    def _lexically_complete(self, query: str, lexical: list[tuple[str, float]]) -> bool:
-        if len(lexical) < 3:
-            return False
-        tw = self.term_weights(query)
-        if len(tw.weights) < 2:
+    def _lexically_complete(self, tw: TermWeights, lexical: list[tuple[str, float]]) -> bool:
+        if len(lexical) < 3 or len(tw.weights) < 2:
             return False
         top = "\n".join(self.snapshot.chunks[cid].lexical_text() for cid, _ in lexical[:3] if cid in self.snapshot.chunks)
         return tw.cover(top) >= 0.999
@@ -102,16 +103,13 @@ class HybridRetriever:
         extra = self.settings.corpus_dir / "synonyms.txt"
         return load_synonyms(str(extra) if extra.exists() else None)
 
-    def term_weights(self, query: str) -> TermWeights:
-        return weigh(analyse(query), self.snapshot.lexical, self.synonyms())
-
-    def expand(self, query: str) -> str:
+    def expand(self, query: str, qa: QuestionAnalysis) -> str:
         """The query plus synonyms of its salient terms (for BM25)."""
         table = self.synonyms()
-        extra = {v for t in analyse(query).terms for v in variants(t, table)} - {query}
+        extra = {v for t in qa.terms for v in variants(t, table)} - {query}
         return query + (" " + " ".join(sorted(extra)) if extra else "")
 
-    def gate(self, query: str, hits: list[Hit], dense: list[tuple[str, float]]) -> Gate:
+    def gate(self, qa: QuestionAnalysis, tw: TermWeights, hits: list[Hit], dense: list[tuple[str, float]]) -> Gate:
         """Does the corpus answer this? Refuse rather than answer from a near miss.
 
         - coverage: the share of the question's salient terms (weighted by corpus IDF, so rare terms and terms the
@@ -123,9 +121,7 @@ class HybridRetriever:
         top_dense = dense[0][1] if dense else 0.0
         if not hits:
             return Gate(passed=False, coverage=0.0, top_dense=top_dense)
-        qa = analyse(query)
         lex = self.snapshot.lexical
-        tw = weigh(qa, lex, self.synonyms())
         texts = [h.chunk.lexical_text().lower() for h in hits[:3]]
         union = "\n".join(texts)
         coverage = tw.cover(union)

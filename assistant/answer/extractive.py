@@ -63,8 +63,7 @@ class ExtractiveAnswerer:
         if not retrieval.gate.passed or not hits:
             return self._refuse(question, retrieval, contexts)
 
-        qa = analyse(retrieval.query)
-        tw = weigh(qa, self.lexical, self.synonyms)
+        qa, tw = retrieval.analysis, retrieval.weights
         structure = self._structure_answer(qa, tw, hits) if qa.enumeration or qa.ordinal else None
         if structure is not None:
             return self._finish(question, structure, documents, contexts, retrieval)

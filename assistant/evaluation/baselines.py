@@ -74,7 +74,8 @@ class SingleRetriever(HybridRetriever):
         rank_of = "dense_rank" if self.mode == "dense" else "lexical_rank"
         hits = [h for h in fused.hits if getattr(h, rank_of) is not None][:k]
         dense = [(h.chunk.id, h.dense_score or 0.0) for h in hits] if self.mode == "dense" else []
-        return Retrieval(query=query, hits=hits, gate=self.gate(query, hits, dense))
+        gate = self.gate(fused.analysis, fused.weights, hits, dense)
+        return Retrieval(query, hits, gate, fused.analysis, fused.weights)
 
 
 class AblationSystem:
