@@ -10,15 +10,17 @@ Every quote is a verbatim slice of the source document; ``citations.verify`` che
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from assistant.answer.citations import verify
 from assistant.answer.text import Span, sentences
 from assistant.index.lexical import LexicalIndex
-from assistant.ingest.headings import visual_len
-from assistant.prompts import render
 from assistant.index.snapshot import Snapshot
 from assistant.ingest.chunking import PATH_SEP
+from assistant.ingest.headings import DATE_LINE, visual_len
+from assistant.ingest.metadata import DOC_NUMBER, normalize_doc_number
+from assistant.prompts import render
 from assistant.question import QuestionAnalysis, TermWeights, analyse, cn_to_int, weigh
 from assistant.retrieve import Retrieval
 from assistant.settings import Settings
@@ -27,14 +29,34 @@ from assistant.types import Answer, Chunk, Citation, Context, Document, Hit
 _CN_NUM = "一二三四五六七八九十"
 _ITEM = re.compile(rf"([{_CN_NUM}]{{1,2}})是")
 
-# (label shown in the answer, question pattern, evidence line pattern in the document)
-METADATA_FIELDS: list[tuple[str, re.Pattern[str], re.Pattern[str]]] = [
-    ("的文号为", re.compile(r"文号|发文字号|字号"), re.compile(r"[\u4e00-\u9fa5]{1,12}\s*[〔\[【]\s*\d{4}\s*[〕\]】]\s*\d+\s*号")),
-    ("的签发人", re.compile(r"签发"), re.compile(r"签发人\s*[:：]\s*\S+")),
-    ("的联系人及电话", re.compile(r"联系人|联系电话|电话|联系方式"), re.compile(r"[^\n]*(?:联系人|联系电话|电话)[^\n]*")),
-    ("的通讯地址", re.compile(r"地址|邮编|邮政编码"), re.compile(r"[^\n]*(?:地址|邮政编码)[^\n]*")),
-    ("的成文日期", re.compile(r"日期|哪天|何时|什么时候|哪一天|时间"), re.compile(r"^\s*\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日\s*$", re.M)),
-    ("的发文机关", re.compile(r"发文机关|发文单位|哪个(?:部门|单位|机关)(?:发|印发|制定|发布)"), re.compile(r"^.{2,30}(?:委员会|人民政府|办公室|局|委)$", re.M)),
+def _own_doc_number(doc: Document) -> re.Match[str] | None:
+    """Where the document's own 文号 (as ingest extracted it) stands in its text, not a 文号 it cites."""
+    return next((m for m in DOC_NUMBER.finditer(doc.text) if normalize_doc_number(m) == doc.meta.doc_number), None)
+
+
+def _signing_date(doc: Document) -> re.Match[str] | None:
+    """The last date standing alone on its line: the 成文日期 ingest took as the document's date."""
+    last = None
+    for line in re.finditer(r"[^\n]+", doc.text):
+        if DATE_LINE.match(line.group(0)):
+            last = line
+    return last
+
+
+def _line(pattern: str, flags: int = 0) -> Callable[[Document], re.Match[str] | None]:
+    compiled = re.compile(pattern, flags)
+    return lambda doc: compiled.search(doc.text)
+
+
+# (label shown in the answer, question pattern, where the evidence line stands in the document)
+METADATA_FIELDS: list[tuple[str, re.Pattern[str], Callable[[Document], re.Match[str] | None]]] = [
+    ("的文号为", re.compile(r"文号|发文字号|字号"), _own_doc_number),
+    ("的签发人", re.compile(r"签发"), _line(r"签发人\s*[:：]\s*\S+")),
+    ("的联系人及电话", re.compile(r"联系人|联系电话|电话|联系方式"), _line(r"[^\n]*(?:联系人|联系电话|电话)[^\n]*")),
+    ("的通讯地址", re.compile(r"地址|邮编|邮政编码"), _line(r"[^\n]*(?:地址|邮政编码)[^\n]*")),
+    ("的成文日期", re.compile(r"日期|哪天|何时|什么时候|哪一天|时间"), _signing_date),
+    ("的发文机关", re.compile(r"发文机关|发文单位|哪个(?:部门|单位|机关)(?:发|印发|制定|发布)"),
+     _line(r"^.{2,30}(?:委员会|人民政府|办公室|局|委)$", re.M)),
 ]
 
 
@@ -190,13 +212,13 @@ class ExtractiveAnswerer:
         doc = documents.get(top.chunk.source)
         if doc is None:
             return None
-        for label, q_pat, line_pat in METADATA_FIELDS:
+        for label, q_pat, find in METADATA_FIELDS:
             if not q_pat.search(query):
                 continue
             # A date question about a passage ("哪年发布实施") is a content question, not metadata.
             if label == "的成文日期" and re.search(r"《|方案|政策|措施", query) and not re.search(r"印发|成文|发文|文件", query):
                 return None
-            m = line_pat.search(doc.text)
+            m = find(doc)
             if m:
                 # Cite the chunk that holds the line (usually the header or the signature block).
                 holder = next(

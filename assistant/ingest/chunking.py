@@ -7,12 +7,12 @@ and the document metadata. Chunk text is always a verbatim slice of ``Document.t
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from assistant.ingest.headings import (
+    DATE_LINE,
     PART_RANK,
     PLAIN_RANK,
     inline_heading,
@@ -27,7 +27,6 @@ HEADER_SECTION = "文件头"
 FOOTER_SECTION = "落款"
 PATH_SEP = " > "
 
-_DATE_LINE = re.compile(r"^\s*\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日\s*$")
 _SEPARATORS = ["\n", "。", "！", "？", "；", "，", ""]
 
 
@@ -114,7 +113,7 @@ def _footer_start(paras: list[Block]) -> int | None:
     """The signature block: an issuer line + a standalone date near the end, and what follows it."""
     n = len(paras)
     for i in range(n - 1, max(n - 8, 0) - 1, -1):
-        if _DATE_LINE.match(paras[i].text):
+        if DATE_LINE.match(paras[i].text):
             prev = paras[i - 1].text if i > 0 else ""
             if i > 0 and visual_len(prev) <= 30 and not numbering(prev) and not prev.endswith("。"):
                 return i - 1

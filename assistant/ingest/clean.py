@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from assistant.ingest.headings import TERMINAL, is_heading_line, numbering, visual_len
+from assistant.ingest.headings import DATE_LINE, TERMINAL, is_heading_line, numbering, visual_len
 from assistant.ingest.loaders import Block
 
 _INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
@@ -25,7 +25,6 @@ _PAIRS = (("“", "”"), ("《", "》"), ("（", "）"), ("(", ")"), ("「", "�
 _CLOSERS = "”’」』）)】》"
 # Lines that always stand alone: a 文号 line, a signing date, a document title ('关于…的通知').
 _DOC_NUMBER_LINE = re.compile(r"^[（(]?[\u4e00-\u9fa5]{1,12}\s*[〔\[【（(]\s*\d{4}\s*[〕\]】）)]\s*\d{1,4}\s*号[）)]?$")
-_DATE_LINE = re.compile(r"^\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日$")
 _TITLE_LINE = re.compile(
     r"^.{0,24}?(?:关于|对).{2,}(?:通知|意见|答复|方案|办法|规定|决定|批复|函|公告|通告|通报|报告|计划|细则|措施|纲要|规划|指引|指南)$"
 )
@@ -54,7 +53,7 @@ def _ends_sentence(line: str) -> bool:
 
 
 def _standalone(line: str) -> bool:
-    return bool(_DOC_NUMBER_LINE.match(line) or _DATE_LINE.match(line))
+    return bool(_DOC_NUMBER_LINE.match(line) or DATE_LINE.match(line))
 
 
 def _should_join(line: str, nxt: str, width: float) -> bool:

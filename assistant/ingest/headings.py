@@ -22,6 +22,8 @@ PART_RANK = 0  # unnumbered title-like headings (markdown #, docx Title)
 PLAIN_RANK = 8  # unnumbered headings marked by the format (bold line, deep markdown heading)
 
 TERMINAL = "。！？!?；;：:"
+# A date standing alone on its line: the signing date of an official document (2025年 4月 17日).
+DATE_LINE = re.compile(r"^\s*\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日\s*$")
 _SENTENCE_END = re.compile(r"[。！？!?；;]")
 
 

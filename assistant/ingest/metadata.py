@@ -5,14 +5,13 @@ from __future__ import annotations
 import re
 from pathlib import PurePath
 
-from assistant.ingest.headings import numbering, visual_len
+from assistant.ingest.headings import DATE_LINE, numbering, visual_len
 from assistant.ingest.loaders import Block
 from assistant.types import DocumentMeta
 
 # 长科委〔2025〕13号 / 沪府发[2024]5 号 / 国办发【2023】12号
 DOC_NUMBER = re.compile(r"([\u4e00-\u9fa5]{1,12})\s*[〔\[【（(]\s*(\d{4})\s*[〕\]】）)]\s*(\d{1,4})\s*号")
 DATE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
-_DATE_LINE = re.compile(r"^\s*\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日\s*$")
 _ISSUER_LINE = re.compile(r"^(.{2,40}?)(?:文件|令)$")
 _ORG_SUFFIX = re.compile(r"(委员会|人民政府|办公室|办公厅|局|委|厅|部|中心|院|署|会)$")
 # '关于…的通知', also behind the issuer: '上海市人民政府关于印发…的通知'.
@@ -109,7 +108,7 @@ def extract_metadata(paras: list[Block], source: str, sha256: str = "") -> Docum
     date = ""
     date_idx = -1
     for i in range(len(texts) - 1, -1, -1):
-        if _DATE_LINE.match(texts[i]):
+        if DATE_LINE.match(texts[i]):
             date, date_idx = iso_date(DATE.search(texts[i])), i  # type: ignore[arg-type]
             break
     if not date:
