@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import resource
+import socket
 import statistics
 import tempfile
 import time
@@ -18,18 +19,31 @@ DEFAULT_QUESTIONS = REPO_ROOT / "eval" / "gold" / "questions.jsonl"
 
 
 def percentile(values: list[float], q: float) -> float:
+    """Linear-interpolated percentile (``q`` in 0..1); NaN for no values."""
     ordered = sorted(values)
     if not ordered:
-        return 0.0
+        return float("nan")
     k = (len(ordered) - 1) * q
     lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
 
 
+def gold_rows(path: Path = DEFAULT_QUESTIONS) -> list[dict]:
+    """The gold question rows as plain dicts (benchmarks only need a few fields; the eval has a typed loader)."""
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
 def load_questions(path: Path = DEFAULT_QUESTIONS) -> list[str]:
     if path.exists():
-        return [json.loads(line)["question"] for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        return [row["question"] for row in gold_rows(path)]
     return ["“虹桥人才荟”是做什么的？", "行动方案的文号是多少？", "企业在长宁上市能拿到多少奖励？"]
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1 for a server under test or benchmark."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def run_bench(settings: Settings, n_questions: int = 60, console: Console | None = None) -> dict[str, float]:

@@ -18,7 +18,6 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -29,8 +28,9 @@ from pathlib import Path
 
 import httpx
 
+from assistant.bench import free_port, gold_rows, percentile
+
 REPO = Path(__file__).resolve().parent.parent
-GOLD = REPO / "eval" / "gold" / "questions.jsonl"
 PREFIXES = ["", "请问", "想了解一下，", "咨询一下：", "你好，"]
 SUFFIXES = ["", "谢谢。", "麻烦告知。"]
 TARGET_P95_MS = 150.0
@@ -44,26 +44,6 @@ class Level:
     server_total_ms: list[float] = field(default_factory=list)
     errors: dict[int, int] = field(default_factory=dict)
     seconds: float = 0.0
-
-
-def pct(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    k = (len(ordered) - 1) * q
-    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def gold_questions() -> list[str]:
-    rows = [json.loads(line) for line in GOLD.read_text(encoding="utf-8").splitlines() if line.strip()]
-    return [r["question"] for r in rows if not r.get("history")]
 
 
 class Questions:
@@ -169,9 +149,9 @@ def report_level(lv: Level) -> str:
     ok = len(lat)
     errors = ", ".join(f"{k}×{v}" for k, v in sorted(lv.errors.items())) or "0"
     return (
-        f"{lv.mix:<7} {lv.concurrency:>4} {ok:>5} {pct(lat, .5):>8.1f} {pct(lat, .95):>8.1f} {pct(lat, .99):>8.1f} "
+        f"{lv.mix:<7} {lv.concurrency:>4} {ok:>5} {percentile(lat, .5):>8.1f} {percentile(lat, .95):>8.1f} {percentile(lat, .99):>8.1f} "
         f"{max(lat, default=float('nan')):>8.1f} {ok / lv.seconds if lv.seconds else 0:>7.1f} "
-        f"{pct(lv.server_total_ms, .5):>9.1f} {pct(lv.server_total_ms, .95):>9.1f}  {errors}"
+        f"{percentile(lv.server_total_ms, .5):>9.1f} {percentile(lv.server_total_ms, .95):>9.1f}  {errors}"
     )
 
 
@@ -194,7 +174,7 @@ async def main_async(args: argparse.Namespace) -> dict:
     results: dict = {"workers": args.workers, "requests_per_level": args.requests, "levels": []}
     try:
         print(f"server ready after {wait_ready(base, proc, log):.1f} s ({base}, workers={args.workers})", flush=True)
-        questions = Questions(gold_questions())
+        questions = Questions([r["question"] for r in gold_rows() if not r.get("history")])
         # warm-up: first model calls, allocator, connection setup (not measured)
         await run_level(base, "warmup", 2, questions.take("repeat", 20))
 
@@ -207,18 +187,18 @@ async def main_async(args: argparse.Namespace) -> dict:
                 print(report_level(lv), flush=True)
                 results["levels"].append({
                     "mix": mix, "concurrency": c, "ok": len(lv.latencies_ms), "errors": lv.errors,
-                    "p50_ms": pct(lv.latencies_ms, .5), "p95_ms": pct(lv.latencies_ms, .95),
-                    "p99_ms": pct(lv.latencies_ms, .99), "rps": len(lv.latencies_ms) / lv.seconds,
-                    "server_total_p50_ms": pct(lv.server_total_ms, .5),
+                    "p50_ms": percentile(lv.latencies_ms, .5), "p95_ms": percentile(lv.latencies_ms, .95),
+                    "p99_ms": percentile(lv.latencies_ms, .99), "rps": len(lv.latencies_ms) / lv.seconds,
+                    "server_total_p50_ms": percentile(lv.server_total_ms, .5),
                 })
 
         stream = await run_stream(base, questions.take("unique", args.stream_requests))
         print(f"\nPOST /v1/ask/stream — {args.stream_requests} sequential unique questions, ms")
         for key, label in (("first_byte", "first byte"), ("first_delta", "first delta"), ("done", "done event")):
             vals = stream[key]
-            print(f"  {label:<12} p50 {pct(vals, .5):7.1f}   p95 {pct(vals, .95):7.1f}   "
+            print(f"  {label:<12} p50 {percentile(vals, .5):7.1f}   p95 {percentile(vals, .95):7.1f}   "
                   f"mean {statistics.fmean(vals):7.1f}")
-        results["stream"] = {k: {"p50_ms": pct(v, .5), "p95_ms": pct(v, .95)} for k, v in stream.items()}
+        results["stream"] = {k: {"p50_ms": percentile(v, .5), "p95_ms": percentile(v, .95)} for k, v in stream.items()}
 
         verdicts = [lv for lv in results["levels"] if lv["concurrency"] == 8]
         for lv in verdicts:

@@ -24,7 +24,6 @@ import base64
 import hashlib
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -40,7 +39,8 @@ import httpx
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-GOLD = REPO / "eval" / "gold" / "questions.jsonl"
+from assistant.bench import free_port, gold_rows, percentile  # noqa: E402
+
 TOKEN = "bench-token"
 APP_ID = "wxbench0000000000"
 CORP_ID = "wwbench0000000000"
@@ -126,17 +126,6 @@ def sign(*parts: str) -> str:
     return hashlib.sha1("".join(sorted(parts)).encode()).hexdigest()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def questions() -> list[str]:
-    rows = [json.loads(line) for line in GOLD.read_text(encoding="utf-8").splitlines() if line.strip()]
-    return [r["question"] for r in rows if r.get("answerable") and not r.get("history")]
-
-
 _first_id = uuid.uuid4().int % 10**15 * 1000  # MsgIds never seen before, even with a reused --data-dir
 _ids = iter(range(_first_id, _first_id + 10**9))
 _ids_lock = threading.Lock()
@@ -204,15 +193,6 @@ class Result:
         self.latencies_s.append(latency)
         self.server_s.append(server)
         self.statuses[outcome] = self.statuses.get(outcome, 0) + 1
-
-
-def pct(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    k = (len(ordered) - 1) * q
-    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
 
 
 def outcome_of(status: int, text: str) -> str:
@@ -299,17 +279,17 @@ def report(results: list[Result]) -> bool:
     print(f"{'mode':<10}{'answerer':<11}{'requests':>9}{'p50 s':>9}{'p99 s':>9}{'max s':>9}"
           f"{'server p99':>12}  outcomes")
     for r in results:
-        p99 = pct(r.latencies_s, 0.99)
+        p99 = percentile(r.latencies_s, 0.99)
         ok &= p99 < TARGET_P99_S
         outcomes = ", ".join(f"{k}×{v}" for k, v in sorted(r.statuses.items()))
-        print(f"{r.mode:<10}{r.answerer:<11}{len(r.latencies_s):>9}{pct(r.latencies_s, 0.5):>9.3f}{p99:>9.3f}"
-              f"{max(r.latencies_s):>9.3f}{pct(r.server_s, 0.99):>12.3f}  {outcomes}")
+        print(f"{r.mode:<10}{r.answerer:<11}{len(r.latencies_s):>9}{percentile(r.latencies_s, 0.5):>9.3f}{p99:>9.3f}"
+              f"{max(r.latencies_s):>9.3f}{percentile(r.server_s, 0.99):>12.3f}  {outcomes}")
     for r in results:
         if r.llm_calls is not None:
             print(f"{r.mode} / {r.answerer}: {r.llm_calls} LLM calls for {r.messages} messages "
                   f"({len(r.latencies_s)} requests)", end="")
             if r.delivered_s:
-                print(f"; answer delivered on a retry, p50 {pct(r.delivered_s, 0.5):.2f} s after the first request "
+                print(f"; answer delivered on a retry, p50 {percentile(r.delivered_s, 0.5):.2f} s after the first request "
                       f"(max {max(r.delivered_s):.2f} s)", end="")
             print()
     print("PASS" if ok else "FAIL", f"(p99 < {TARGET_P99_S} s in every mode)")
@@ -346,7 +326,7 @@ def main() -> None:
             data_dir = Path(tmp) / "data"
             print("ingesting the corpus into", data_dir, flush=True)
             run_ingest(Settings(data_dir=data_dir).resolved())
-        qs = questions()
+        qs = [r["question"] for r in gold_rows() if r.get("answerable") and not r.get("history")]
         modes = [m.strip() for m in args.modes.split(",") if m.strip()]
 
         def fast(base: str) -> list[Result]:

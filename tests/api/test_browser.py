@@ -9,19 +9,19 @@ README's pictures.
 from __future__ import annotations
 
 import os
-import tempfile
-from pathlib import Path
 import re
 import shutil
-import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 
+from assistant.bench import free_port
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.slow
@@ -42,12 +42,6 @@ def chromium_path() -> str:
     if path is None:
         pytest.skip(f"!!! 浏览器测试已跳过：未找到 Chromium（请运行 `{INSTALL_HINT}`）。聊天页面没有在真实浏览器中验证。")
     return path
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
