@@ -15,6 +15,10 @@ from assistant.synonyms import load_synonyms, variants
 from assistant.types import Gate, Hit
 from embeddings.base import PolicyEmbeddings
 
+# Adaptive dense retrieval looks at BM25's best two passages: three let a weak third passage (one that only
+# shares generic words) complete the coverage, and its sentences then reached answers without a dense check.
+DENSE_SKIP_PASSAGES = 2
+
 _PLACE = re.compile(r"[\u4e00-\u9fa5]{2,6}(?:区|县|市|省|镇|州)")
 
 
@@ -96,7 +100,9 @@ class HybridRetriever:
     def _lexically_complete(self, tw: TermWeights, lexical: list[tuple[str, float]]) -> bool:
         if len(lexical) < 3 or len(tw.weights) < 2:
             return False
-        top = "\n".join(self.snapshot.chunks[cid].lexical_text() for cid, _ in lexical[:3] if cid in self.snapshot.chunks)
+        top = "\n".join(
+            self.snapshot.chunks[cid].lexical_text() for cid, _ in lexical[:DENSE_SKIP_PASSAGES] if cid in self.snapshot.chunks
+        )
         return tw.cover(top) >= self.settings.dense_skip_coverage
 
     def synonyms(self) -> dict[str, frozenset[str]]:

@@ -44,10 +44,10 @@ class Settings(BaseSettings):
         description="adaptive: skip the query embedding when BM25's top passages already hold most of the question (see dense_skip_coverage).",
     )
     dense_skip_coverage: float = Field(
-        default=0.9,
+        default=0.7,
         ge=0.0,
         le=1.0,
-        description="adaptive mode: weighted share of the question's salient terms BM25's top 3 passages must hold to skip the query embedding.",
+        description="adaptive mode: weighted share of the question's salient terms BM25's top 2 passages must hold to skip the query embedding.",
     )
     dense_weight: float = Field(default=0.6, description="RRF weight of the dense ranking (BM25 is strong on policy text).")
     lexical_weight: float = Field(default=1.0, description="RRF weight of the BM25 ranking.")
