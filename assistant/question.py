@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from assistant.index.lexical import LexicalIndex, salient_terms, word_tag
+from assistant.index.lexical import LexicalIndex, phrasing_word, salient_terms
 from assistant.synonyms import variants
 
 # Conversational frame words: they shape the question but say nothing about its topic.
@@ -131,10 +131,9 @@ class TermWeights:
         return sum(self.weights[t] for t in self.found(text)) / total
 
 
-# Word classes (jieba tags) that phrase a question rather than name its topic: adverbs, pronouns, numerals,
-# measure and time words, localisers, conjunctions, prepositions, particles. Verbs are an open class (下雨, 侵权
-# name a topic), so only the closed class of light verbs that colloquial questions are built on counts.
-PHRASING_TAGS = frozenset("d r m mq q t f c p u uj ul y e o z zg".split())
+# Words that phrase a question rather than name its topic: jieba's adverbs, pronouns, numerals, measure and time
+# words, localisers, conjunctions, prepositions, particles (``lexical.PHRASING_TAGS``). Verbs are an open class
+# (下雨, 侵权 name a topic), so only the closed class of light verbs that colloquial questions are built on counts.
 LIGHT_VERBS = frozenset(
     """搞 弄 整 干 拿 拿来 拿去 弄成 搞成 做成 打算 准备 想要 需要 能够 可以 应该 会 要 让 给 帮 帮着 找 去 来 过来 出来
     起来 下来 上来 弄好 搞好 管 抓 办 跑 看看 问问 说说 算 说了算 有点 出点""".split()
@@ -146,7 +145,7 @@ PHRASING_WEIGHT = 0.25
 
 def is_phrasing(term: str) -> bool:
     """A light verb or a function word (how the question is asked, not what it is about)."""
-    return term in LIGHT_VERBS or word_tag(term) in PHRASING_TAGS
+    return term in LIGHT_VERBS or phrasing_word(term)
 
 
 def weigh(qa: QuestionAnalysis, lexical: LexicalIndex, synonyms: dict[str, frozenset[str]]) -> TermWeights:

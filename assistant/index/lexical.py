@@ -45,23 +45,32 @@ def _tokenizer() -> Any:
         return _build_tokenizer()
 
 
-@lru_cache(maxsize=1)
-def _tag_table() -> dict[str, str]:
-    import jieba.posseg
+# jieba tags of words that phrase a question rather than name its topic (see ``assistant.question``).
+PHRASING_TAGS = frozenset("d r m mq q t f c p u uj ul y e o z zg".split())
 
-    return dict(jieba.posseg.dt.word_tag_tab)
+
+@lru_cache(maxsize=1)
+def _phrasing_words() -> frozenset[str]:
+    """Dictionary words jieba tags as adverb, pronoun, numeral, time word … (read from its dict file, ~50k words)."""
+    words = set()
+    with _build_tokenizer().get_dict_file() as fh:  # callers hold _init_lock
+        for raw in fh:
+            parts = raw.decode("utf-8").split()
+            if len(parts) == 3 and parts[2] in PHRASING_TAGS:
+                words.add(parts[0])
+    return frozenset(words)
 
 
 def warm_up() -> None:
     _tokenizer()
-    _tag_table()
-
-
-def word_tag(word: str) -> str:
-    """jieba's part-of-speech tag for a dictionary word (``n``, ``v``, ``d`` …), "" when it is not in the dictionary."""
     with _init_lock:
-        table = _tag_table()
-    return table.get(word, "")
+        _phrasing_words()
+
+
+def phrasing_word(word: str) -> bool:
+    """True for a dictionary word of a function class (``PHRASING_TAGS``): 到底, 那块, 明天, 每次 …"""
+    with _init_lock:
+        return word in _phrasing_words()
 
 
 def known_word(word: str) -> int:
