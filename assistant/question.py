@@ -150,7 +150,7 @@ def is_phrasing(term: str) -> bool:
 
 def weigh(qa: QuestionAnalysis, lexical: LexicalIndex, synonyms: dict[str, frozenset[str]]) -> TermWeights:
     """IDF weights from the corpus. A term the corpus never uses weighs most, unless it is a phrasing word
-    (``PHRASING_TAGS``), which weighs a quarter. A long unknown term (often a segmentation artefact such as
+    (``is_phrasing``), which weighs a quarter. A long unknown term (often a segmentation artefact such as
     '专班由区') is split into character bigrams that share its weight."""
     weights: dict[str, float] = {}
     forms: dict[str, frozenset[str]] = {}

@@ -51,7 +51,7 @@ PHRASING_TAGS = frozenset("d r m mq q t f c p u uj ul y e o z zg".split())
 
 @lru_cache(maxsize=1)
 def _phrasing_words() -> frozenset[str]:
-    """Dictionary words jieba tags as adverb, pronoun, numeral, time word … (read from its dict file, ~50k words)."""
+    """Dictionary words jieba tags as adverb, pronoun, numeral, time word … (read from its dict file, ~28k words)."""
     words = set()
     with _build_tokenizer().get_dict_file() as fh:  # callers hold _init_lock
         for raw in fh:
