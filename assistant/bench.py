@@ -6,6 +6,7 @@ import json
 import resource
 import socket
 import statistics
+import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -44,6 +45,35 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def wait_ready(base: str, proc: subprocess.Popen, timeout_s: float = 180, log: object = "") -> float:
+    """Poll ``GET {base}/readyz`` until it answers 200; the seconds waited. ``RuntimeError`` (naming ``log``, the
+    server's log file) when the process exits first or the time runs out."""
+    import httpx
+
+    started = time.monotonic()
+    where = f"; log: {log}" if log else ""
+    while time.monotonic() - started < timeout_s:
+        if proc.poll() is not None:
+            raise RuntimeError(f"assistant serve exited with {proc.returncode}{where}")
+        try:
+            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                return time.monotonic() - started
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"assistant serve not ready after {timeout_s:.0f} s{where}")
+
+
+def stop(proc: subprocess.Popen, timeout_s: float = 15) -> None:
+    """Terminate a server process; kill it if it has not exited after ``timeout_s``."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def run_bench(settings: Settings, n_questions: int = 60, console: Console | None = None) -> dict[str, float]:

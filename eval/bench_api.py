@@ -28,7 +28,7 @@ from pathlib import Path
 
 import httpx
 
-from assistant.bench import free_port, gold_rows, percentile
+from assistant.bench import free_port, gold_rows, percentile, stop, wait_ready
 
 REPO = Path(__file__).resolve().parent.parent
 PREFIXES = ["", "请问", "想了解一下，", "咨询一下：", "你好，"]
@@ -130,20 +130,6 @@ def start_server(data_dir: Path, port: int, workers: int) -> tuple[subprocess.Po
     return proc, log
 
 
-def wait_ready(base: str, proc: subprocess.Popen, log: Path, timeout_s: float = 180) -> float:
-    t0 = time.perf_counter()
-    while time.perf_counter() - t0 < timeout_s:
-        if proc.poll() is not None:
-            raise SystemExit(f"assistant serve exited ({proc.returncode}); log: {log}")
-        try:
-            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                return time.perf_counter() - t0
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise SystemExit(f"server not ready after {timeout_s} s; log: {log}")
-
-
 def report_level(lv: Level) -> str:
     lat = lv.latencies_ms
     ok = len(lat)
@@ -173,7 +159,7 @@ async def main_async(args: argparse.Namespace) -> dict:
     proc, log = start_server(data_dir, port, args.workers)
     results: dict = {"workers": args.workers, "requests_per_level": args.requests, "levels": []}
     try:
-        print(f"server ready after {wait_ready(base, proc, log):.1f} s ({base}, workers={args.workers})", flush=True)
+        print(f"server ready after {wait_ready(base, proc, log=log):.1f} s ({base}, workers={args.workers})", flush=True)
         questions = Questions([r["question"] for r in gold_rows() if not r.get("history")])
         # warm-up: first model calls, allocator, connection setup (not measured)
         await run_level(base, "warmup", 2, questions.take("repeat", 20))
@@ -206,11 +192,7 @@ async def main_async(args: argparse.Namespace) -> dict:
             print(f"\ntarget p95 < {TARGET_P95_MS:.0f} ms at concurrency 8 ({lv['mix']}): "
                   f"{lv['p95_ms']:.1f} ms → {status}")
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc, timeout_s=20)
         if tmp is not None:
             tmp.cleanup()
     if args.out:

@@ -39,7 +39,7 @@ import httpx
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from assistant.bench import free_port, gold_rows, percentile  # noqa: E402
+from assistant.bench import free_port, gold_rows, percentile, stop, wait_ready  # noqa: E402
 
 TOKEN = "bench-token"
 APP_ID = "wxbench0000000000"
@@ -232,20 +232,6 @@ async def _run_mode(base: str, mode: str, answerer: str, n: int, qs: list[str], 
     return result
 
 
-def wait_ready(base: str, proc: subprocess.Popen, timeout_s: float = 180) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"server exited with {proc.returncode}")
-        try:
-            if httpx.get(base + "/readyz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise SystemExit("server did not become ready")
-
-
 def start_server(data_dir: Path, llm_url: str, budget_s: float) -> tuple[str, subprocess.Popen]:
     port = free_port()
     cmd = [sys.executable, __file__, "serve", "--data-dir", str(data_dir), "--port", str(port),
@@ -265,12 +251,7 @@ def with_server(data_dir: Path, llm_url: str, budget_s: float, work: Callable[[s
     try:
         return work(base)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
 
 
 def report(results: list[Result]) -> bool:

@@ -14,14 +14,12 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
-from assistant.bench import free_port
+from assistant.bench import free_port, stop, wait_ready
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.slow
@@ -64,26 +62,10 @@ def served(corpus_settings) -> Iterator[str]:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"assistant serve exited with {proc.returncode}: {log.name}")
-            try:
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"assistant serve not ready after 120 s: {log.name}")
-            time.sleep(0.3)
+        wait_ready(base, proc, timeout_s=120, log=log.name)
         yield base
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
         log.close()
 
 
