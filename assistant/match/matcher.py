@@ -111,6 +111,17 @@ def _retrieval_ranks(
     return ranks
 
 
+def _evidence_reason(
+    facet: str, label: str, values: list[str], evidence: dict[str, list[str]], weight: float, shown: int = 4
+) -> Reason:
+    """A reason backed by the words the source uses for ``values`` (``evidence``: value → words found)."""
+    words = [x for v in values for x in evidence.get(v, [])]
+    value = "、".join(values)
+    return Reason(
+        facet=facet, value=value, words=words, weight=weight, text=f"{label}「{value}」：原文提到{_quoted(words[:shown])}"
+    )
+
+
 def _score(
     m: Measure, profile: Profile, taxonomy: Taxonomy, rank: int | None, desc_terms: list[str]
 ) -> tuple[float, list[Reason]]:
@@ -122,45 +133,21 @@ def _score(
         if not strength:
             continue
         factor = 1.0 if not explicit or need in explicit else INFERRED_NEED_WEIGHT
-        words = m.evidence.get("kinds", {}).get(need, [])
-        reasons.append(
-            Reason(
-                facet="需求",
-                value=need,
-                words=words,
-                weight=w.need * strength * factor,
-                text=f"需求「{need}」：原文提到{_quoted(words[:4])}",
-            )
-        )
+        reasons.append(_evidence_reason("需求", "需求", [need], m.evidence.get("kinds", {}), w.need * strength * factor))
     industries = set(m.targets.industries)
     exact = [i for i in profile.industries if i in industries]
     related: list[str] = []
     if exact:
         focus = max(m.industry_strength.get(i, 0.0) for i in exact)
-        words = [x for i in exact for x in m.evidence.get("industries", {}).get(i, [])]
-        reasons.append(
-            Reason(
-                facet="行业",
-                value="、".join(exact),
-                words=words,
-                weight=w.industry_mention + (w.industry - w.industry_mention) * focus,
-                text=f"行业「{'、'.join(exact)}」：原文提到{_quoted(words[:4])}",
-            )
-        )
+        weight = w.industry_mention + (w.industry - w.industry_mention) * focus
+        reasons.append(_evidence_reason("行业", "行业", exact, m.evidence.get("industries", {}), weight))
     else:
         for i in profile.industries:
             term = taxonomy.term("industries", i)
             related += [r for r in (term.related if term else []) if r in industries and r not in related]
         if related:
-            words = [x for r in related for x in m.evidence.get("industries", {}).get(r, [])]
             reasons.append(
-                Reason(
-                    facet="行业",
-                    value="、".join(related),
-                    words=words,
-                    weight=w.industry_related,
-                    text=f"相关行业「{'、'.join(related)}」：原文提到{_quoted(words[:4])}",
-                )
+                _evidence_reason("行业", "相关行业", related, m.evidence.get("industries", {}), w.industry_related)
             )
     for facet, field, weight in (
         ("资质", "qualifications", w.qualification),
@@ -171,27 +158,9 @@ def _score(
         theirs = getattr(m.targets, field)
         common = [x for x in mine if x in theirs]
         if common:
-            words = [x for c in common for x in m.evidence.get(field, {}).get(c, [])]
-            reasons.append(
-                Reason(
-                    facet=facet,
-                    value="、".join(common),
-                    words=words,
-                    weight=weight,
-                    text=f"{facet}「{'、'.join(common)}」：原文提到{_quoted(words[:4])}",
-                )
-            )
+            reasons.append(_evidence_reason(facet, facet, common, m.evidence.get(field, {}), weight))
     if profile.stage and profile.stage in m.targets.stages:
-        words = m.evidence.get("stages", {}).get(profile.stage, [])
-        reasons.append(
-            Reason(
-                facet="阶段",
-                value=profile.stage,
-                words=words,
-                weight=w.stage,
-                text=f"阶段「{profile.stage}」：原文提到{_quoted(words[:3])}",
-            )
-        )
+        reasons.append(_evidence_reason("阶段", "阶段", [profile.stage], m.evidence.get("stages", {}), w.stage, shown=3))
     shared = [t for t in desc_terms if t in m.text or t in m.heading]
     if shared:
         reasons.append(
