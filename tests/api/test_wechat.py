@@ -17,6 +17,7 @@ import xmltodict
 from wechatpy.crypto import WeChatCrypto
 
 from assistant.channels.formatting import utf8_len
+from tests.fixtures.channels import FakePush, GatedAnswerer
 
 pytestmark = pytest.mark.slow  # real HTTP servers over the session index
 
@@ -108,43 +109,6 @@ class WeChat:
             envelope = xmltodict.parse(xml)["xml"]
             xml = crypto.decrypt_message(xml, envelope["MsgSignature"], envelope["TimeStamp"], envelope["Nonce"])
         return xmltodict.parse(xml)["xml"]
-
-
-class GatedAnswerer:
-    """The real assistant slowed down: counts calls, then sleeps ``delay_s`` or, without a delay, blocks until
-    ``release()`` (an injected delay the test controls)."""
-
-    def __init__(self, bot: Any, delay_s: float | None = None) -> None:
-        self.bot = bot
-        self.delay_s = delay_s
-        self.calls: list[str] = []
-        self.gate = threading.Event()
-        if delay_s is not None:
-            self.gate.set()
-        self._lock = threading.Lock()
-
-    def release(self) -> None:
-        self.gate.set()
-
-    def __call__(self, question: str, history: list[str]) -> Any:
-        with self._lock:
-            self.calls.append(question)
-        if self.delay_s:
-            time.sleep(self.delay_s)
-        self.gate.wait(30)
-        return self.bot.ask(question, history=history)
-
-
-class FakePush:
-    """Stands in for the customer-service API client (no network in tests)."""
-
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, str]] = []
-        self.event = threading.Event()
-
-    def send_text(self, user_id: str, content: str) -> None:
-        self.sent.append((user_id, content))
-        self.event.set()
 
 
 @pytest.fixture

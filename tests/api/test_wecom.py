@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -16,6 +15,7 @@ import xmltodict
 from wechatpy.enterprise.crypto import WeChatCrypto
 
 from assistant.channels.formatting import utf8_len
+from tests.fixtures.channels import FakePush, GatedAnswerer
 
 pytestmark = pytest.mark.slow  # real HTTP servers over the session index
 
@@ -73,26 +73,6 @@ class WeCom:
         return xmltodict.parse(xml)["xml"]
 
 
-class FakePush:
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, str]] = []
-        self.event = threading.Event()
-
-    def send_text(self, user_id: str, content: str) -> None:
-        self.sent.append((user_id, content))
-        self.event.set()
-
-
-class Gate:
-    def __init__(self, bot: Any) -> None:
-        self.bot, self.calls, self.opened = bot, 0, threading.Event()
-
-    def __call__(self, question: str, history: list[str]) -> Any:
-        self.calls += 1
-        self.opened.wait(30)
-        return self.bot.ask(question, history=history)
-
-
 @pytest.fixture
 def wecom_app(make_app) -> Callable[..., Any]:
     def factory(**overrides: Any) -> Any:
@@ -102,10 +82,10 @@ def wecom_app(make_app) -> Callable[..., Any]:
 
 
 @pytest.fixture
-def gate(bot) -> Iterator[Gate]:
-    g = Gate(bot)
+def gate(bot) -> Iterator[GatedAnswerer]:
+    g = GatedAnswerer(bot)
     yield g
-    g.opened.set()
+    g.release()
 
 
 def test_disabled_without_corp_id(make_app, live_server) -> None:
@@ -162,13 +142,13 @@ def test_slow_answer_gets_empty_200_then_active_push(wecom_app, live_server, gat
     xml = text_xml(9101, QUESTION)
     first = wecom.post(xml, timestamp=ts, nonce_=n)
     assert first.status_code == 200 and first.text == ""
-    gate.opened.set()
+    gate.release()
     assert push.event.wait(10), "the answer was not pushed"
     [(user, content)] = push.sent
     assert user == USER and "长宁区科委" in content and "【1】《" in content
     retry = wecom.post(xml, timestamp=ts, nonce_=n)  # a late retry of the pushed message: nothing more
     assert retry.status_code == 200 and retry.text == ""
-    assert gate.calls == 1 and len(push.sent) == 1
+    assert len(gate.calls) == 1 and len(push.sent) == 1
 
 
 def test_slow_answer_without_push_says_to_resend(wecom_app, live_server, gate) -> None:
@@ -177,6 +157,6 @@ def test_slow_answer_without_push_says_to_resend(wecom_app, live_server, gate) -
     wecom = WeCom(live_server(app))
     content = wecom.reply(wecom.post(text_xml(9201, QUESTION)))["Content"]
     assert content.startswith("正在查询，请稍候…") and "再发送一次" in content
-    gate.opened.set()
+    gate.release()
     content = wecom.reply(wecom.post(text_xml(9202, QUESTION)))["Content"]
-    assert "长宁区科委" in content and gate.calls == 1
+    assert "长宁区科委" in content and len(gate.calls) == 1
