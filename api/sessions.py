@@ -9,9 +9,10 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from collections.abc import Iterable
 
 from assistant.settings import Settings
-from assistant.store import Store
+from assistant.store import KV, Store
 
 NAMESPACE = "session"
 PURGE_EVERY_S = 600
@@ -32,10 +33,16 @@ def history(store: Store, session_id: str | None) -> list[str]:
     return list(data.get("questions", [])) if isinstance(data, dict) else []
 
 
-def record(store: Store, settings: Settings, session_id: str, question: str, previous: list[str]) -> list[str]:
-    """Append ``question`` to the session and refresh its expiry; returns the kept questions."""
+def record(
+    store: Store, settings: Settings, session_id: str, question: str, previous: list[str], also: Iterable[KV] = ()
+) -> list[str]:
+    """Append ``question`` to the session and refresh its expiry; returns the kept questions.
+
+    ``also``: other writes of the same request (the answer kept for feedback), committed in the same transaction.
+    """
     kept = [*previous, question][-max(1, settings.session_max_turns) :]
-    store.set(NAMESPACE, session_id, {"questions": kept, "updated": time.time()}, ttl_s=settings.session_ttl_s)
+    turn = KV(NAMESPACE, session_id, {"questions": kept, "updated": time.time()}, settings.session_ttl_s)
+    store.set_many([turn, *also])
     _maybe_purge(store)
     return kept
 

@@ -27,7 +27,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api import limits, sessions
 from api.deps import AssistantDep, SettingsDep, StoreDep
-from api.routes.feedback import remember_answer
+from api.routes.feedback import answer_record, remember_answer
 from api.routes.metrics import observe_answer
 from api.schemas import AskRequest, AskResponse
 from assistant.errors import AssistantError
@@ -98,10 +98,11 @@ def answer_question(
     sid = session_id or sessions.new_session_id()
     previous = sessions.history(store, session_id) if use_session else list(history or [])
     answer = assistant.ask(q, history=previous, top_k=top_k, filters=filters)
-    if use_session:
-        sessions.record(store, settings, sid, q, previous)
     answer_id = uuid.uuid4().hex
-    remember_answer(store, answer_id, answer, sid if use_session else None)
+    if use_session:  # the turn and the answer in one commit
+        sessions.record(store, settings, sid, q, previous, also=[answer_record(answer_id, answer, sid)])
+    else:
+        remember_answer(store, answer_id, answer, None)
     observe_answer(app, answer, endpoint)
     return AskResponse(**answer.model_dump(), answer_id=answer_id, session_id=sid)
 

@@ -15,7 +15,7 @@ from api.deps import StoreDep
 from api.limits import AdminDep
 from api.routes.metrics import metrics_of
 from api.schemas import FeedbackEntry, FeedbackList, FeedbackReceipt, FeedbackRequest
-from assistant.store import Store
+from assistant.store import KV, Store
 from assistant.types import Answer
 
 router = APIRouter(tags=["反馈"])
@@ -25,8 +25,9 @@ FEEDBACK = "feedback"
 ANSWER_TTL_S = 30 * 24 * 3600
 
 
-def remember_answer(store: Store, answer_id: str, answer: Answer, session_id: str | None) -> None:
-    store.set(
+def answer_record(answer_id: str, answer: Answer, session_id: str | None) -> KV:
+    """The write that keeps an answer for feedback (``remember_answer``, or batched with the session turn)."""
+    return KV(
         ANSWERS,
         answer_id,
         {
@@ -36,8 +37,12 @@ def remember_answer(store: Store, answer_id: str, answer: Answer, session_id: st
             "session_id": session_id,
             "sources": sorted({c.source for c in answer.citations}),
         },
-        ttl_s=ANSWER_TTL_S,
+        ANSWER_TTL_S,
     )
+
+
+def remember_answer(store: Store, answer_id: str, answer: Answer, session_id: str | None) -> None:
+    store.set_many([answer_record(answer_id, answer, session_id)])
 
 
 @router.post("/v1/feedback", summary="对某个回答点赞/点踩", response_model=FeedbackReceipt, status_code=201)
