@@ -11,7 +11,7 @@ import queue
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 Encode = Callable[[list[str]], Sequence[Sequence[float]]]
 
@@ -21,7 +21,6 @@ class BatchStats:
     batches: int = 0
     texts: int = 0
     largest: int = 0
-    sizes: dict[int, int] = field(default_factory=dict)  # batch size → how many batches had it
 
 
 class QueryBatcher:
@@ -88,4 +87,3 @@ class QueryBatcher:
         s.batches += 1
         s.texts += len(items)
         s.largest = max(s.largest, len(items))
-        s.sizes[len(items)] = s.sizes.get(len(items), 0) + 1

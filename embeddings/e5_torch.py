@@ -49,6 +49,15 @@ class E5Tokenizer:
         return [e.ids for e in encoded]
 
 
+def _layer_norm(file: E5File, prefix: str, dtype: torch.dtype) -> nn.LayerNorm:
+    """A LayerNorm over the hidden size with the file's ``{prefix}.w`` / ``{prefix}.b``."""
+    layer = nn.LayerNorm(file.hidden, eps=file.eps, dtype=dtype)
+    with torch.no_grad():
+        layer.weight.copy_(torch.from_numpy(file.f32(f"{prefix}.w")))
+        layer.bias.copy_(torch.from_numpy(file.f32(f"{prefix}.b")))
+    return layer
+
+
 class _Layer(nn.Module):
     def __init__(self, file: E5File, index: int, dtype: torch.dtype) -> None:
         super().__init__()
@@ -65,19 +74,12 @@ class _Layer(nn.Module):
                 layer.bias.copy_(torch.from_numpy(bias))
             return layer
 
-        def norm(name: str) -> nn.LayerNorm:
-            layer = nn.LayerNorm(h, eps=file.eps, dtype=dtype)
-            with torch.no_grad():
-                layer.weight.copy_(torch.from_numpy(file.f32(f"l{index}.{name}.w")))
-                layer.bias.copy_(torch.from_numpy(file.f32(f"l{index}.{name}.b")))
-            return layer
-
         self.qkv = linear(["q", "k", "v"], h)
         self.attn_out = linear(["ao"], h)
-        self.attn_norm = norm("aln")
+        self.attn_norm = _layer_norm(file, f"l{index}.aln", dtype)
         self.ffn_in = linear(["fi"], h)
         self.ffn_out = linear(["fo"], ff)
-        self.out_norm = norm("oln")
+        self.out_norm = _layer_norm(file, f"l{index}.oln", dtype)
 
     def forward(self, h: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
         b, t = h.size(0), h.size(1)
@@ -96,10 +98,7 @@ class E5Encoder(nn.Module):
         h = file.hidden
         positions = file.f32("emb.pos").reshape(-1, h) + file.f32("emb.type").reshape(-1, h)[0]
         self.register_buffer("positions", torch.from_numpy(positions).to(dtype))
-        self.norm = nn.LayerNorm(h, eps=file.eps, dtype=dtype)
-        with torch.no_grad():
-            self.norm.weight.copy_(torch.from_numpy(file.f32("emb.ln.w")))
-            self.norm.bias.copy_(torch.from_numpy(file.f32("emb.ln.b")))
+        self.norm = _layer_norm(file, "emb.ln", dtype)
         self.layers = nn.ModuleList(_Layer(file, i, dtype) for i in range(file.layers))
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
