@@ -16,7 +16,8 @@ from assistant.settings import Settings, get_settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="政策问答助手：导入政策文件，带引用地回答问题。")
 console = Console()
-err = Console(stderr=True)
+# Errors are never folded mid-phrase (a hard wrap at 80 columns split messages in logs and tests).
+err = Console(stderr=True, soft_wrap=True)
 
 CorpusOpt = Annotated[Path | None, typer.Option("--corpus", help="语料目录（默认 corpus/ 或 ASSISTANT_CORPUS_DIR）")]
 DataOpt = Annotated[Path | None, typer.Option("--data-dir", help="索引与状态目录（默认 .data/ 或 ASSISTANT_DATA_DIR）")]

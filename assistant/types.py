@@ -46,9 +46,17 @@ class Chunk(BaseModel):
     start: int = 0  # offset in Document.text
     text: str
 
+    @property
+    def end(self) -> int:
+        """Offset just past the chunk in Document.text."""
+        return self.start + len(self.text)
+
     def dense_text(self) -> str:
-        """Leaf heading + body: what the vector index embeds."""
-        return f"{self.heading}\n{self.text}" if self.heading else self.text
+        """Leaf heading + body: what the vector index embeds (the heading once: the chunk a heading opens
+        already starts with it)."""
+        if not self.heading or any(line.startswith(self.heading) for line in self.text.split("\n")):
+            return self.text
+        return f"{self.heading}\n{self.text}"
 
     def lexical_text(self) -> str:
         """Title + full section path + body: what BM25 indexes."""

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from assistant.answer.citations import verify
-from assistant.answer.text import Span, sentences
+from assistant.answer.text import Span, content_spans, sentences
 from assistant.index.lexical import LexicalIndex
 from assistant.index.snapshot import Snapshot
 from assistant.ingest.chunking import PATH_SEP
@@ -236,7 +236,7 @@ class ExtractiveAnswerer:
         scored: list[_Scored] = []
         for rank, hit in enumerate(hits[:3]):
             context = f"{hit.chunk.title}\n{hit.chunk.section}\n"
-            for span in sentences(hit.chunk.text):
+            for span in content_spans(hit.chunk.text, hit.chunk.section):
                 # The heading and title answer part of the question for every sentence below them;
                 # the sentence's own coverage decides between them.
                 score = tw.cover(context + span.text) + 0.5 * tw.cover(span.text) + 0.12 * (1 - rank / 3)

@@ -25,3 +25,9 @@ def sentences(text: str) -> list[Span]:
         body = raw.strip()
         out.append(Span(m.start() + lead, m.start() + lead + len(body), body))
     return out
+
+
+def content_spans(text: str, section: str, sep: str = " > ") -> list[Span]:
+    """Sentences of a chunk without its heading lines: a heading names what follows, it does not answer."""
+    headings = set(section.split(sep)) if section else set()
+    return [sp for sp in sentences(text) if sp.text not in headings]

@@ -28,7 +28,7 @@ def eval_command(
     from assistant.evaluation.runner import run_eval
     from assistant.service import Assistant
 
-    err = Console(stderr=True)
+    err = Console(stderr=True, soft_wrap=True)
     settings = load_settings(data_dir=data_dir)
     try:
         bot = Assistant(settings)

@@ -24,6 +24,7 @@ from assistant.ingest.loaders import Block
 from assistant.types import Chunk, Document, DocumentMeta, Section
 
 HEADER_SECTION = "文件头"
+BODY_SECTION = "正文"  # numbered items before any heading (a 若干措施 of one-line items)
 FOOTER_SECTION = "落款"
 PATH_SEP = " > "
 
@@ -36,8 +37,32 @@ class _Heading:
     text: str
 
 
+# A numbered line that ends a sentence is content, not a title: '（三）企业近两年无重大违法记录；',
+# '2. 营业执照复印件；', '一、对新认定的……企业给予15万元一次性奖励。'. Titles end without punctuation or with '：'.
+_SENTENCE_CLOSE = "。；;！？!?"
+_CLOSERS = "”’」』）)】》"
+
+
+def is_item_line(text: str) -> bool:
+    """A numbered line that is one whole sentence (an item of a list), not a heading and not a run-in heading."""
+    core = text.rstrip(_CLOSERS)
+    if not core or core[-1] not in _SENTENCE_CLOSE or numbering(text) is None:
+        return False
+    lead = inline_heading(text)
+    return lead is None or lead == text or len(lead) >= len(core) - 1
+
+
 def build_document(paras: list[Block], meta: DocumentMeta) -> tuple[Document, list[Section]]:
-    """Join paragraphs into the document text and cut it into sections by the heading hierarchy."""
+    """Join paragraphs into the document text and cut it into sections by the heading hierarchy.
+
+    Nothing is lost: every paragraph belongs to exactly one section, heading lines included (a heading names its
+    section in the path *and* stands at the top of the section's text). Three kinds of numbered line:
+    - a heading ('一、完善政策支撑体系', '第一章 总则'): opens a section one level down;
+    - a run-in heading ('（一）优化服务功能，打通科创全链条。推动…', '第九条 本办法由…解释。'): opens a section
+      and is its first body line;
+    - an item ('（三）企业近两年无重大违法记录；'): a whole sentence, content of its parent's section (it closes
+      deeper sections, so it never lands under a sibling's heading).
+    """
     text_parts: list[str] = []
     offsets: list[int] = []
     pos = 0
@@ -51,7 +76,8 @@ def build_document(paras: list[Block], meta: DocumentMeta) -> tuple[Document, li
     stack: list[_Heading] = []
     part: str = ""
     sections: list[Section] = []
-    current: list[int] = []  # paragraph indexes of the open section body
+    current: list[int] = []  # paragraph indexes of the open section (its heading lines, then its body)
+    pending: list[int] = []  # ranks of the heading lines at the top of the open section, with no body yet
     current_path: list[str] = [HEADER_SECTION]
 
     def flush() -> None:
@@ -60,11 +86,12 @@ def build_document(paras: list[Block], meta: DocumentMeta) -> tuple[Document, li
             end = offsets[current[-1]] + len(paras[current[-1]].text)
             sections.append(Section(path=list(current_path), start=start, end=end, text=doc.text[start:end]))
         current.clear()
+        pending.clear()
 
     def path() -> list[str]:
         if stack:
             return [h.text for h in stack]
-        return [part] if part else [HEADER_SECTION]
+        return [part] if part else [BODY_SECTION]
 
     for i, p in enumerate(paras):
         if footer_from is not None and i == footer_from:
@@ -81,10 +108,22 @@ def build_document(paras: list[Block], meta: DocumentMeta) -> tuple[Document, li
         heading_rank: int | None = None
         heading_text = text
         body_too = False
-        if marker and (p.heading or is_heading_line(text)):
-            heading_rank = marker.rank
-        elif marker and marker.kind == "article":
+        if marker and is_item_line(text) and marker.kind != "article":
+            # An item: content of the enclosing section. It closes deeper (and same-rank) sections.
+            while stack and stack[-1].rank >= marker.rank:
+                stack.pop()
+            new_path = path()
+            if new_path != current_path:
+                flush()
+                current_path = new_path
+            current.append(i)
+            pending.clear()
+            continue
+        if marker and marker.kind == "article" and text[marker.end :].strip():
+            # '第九条 本办法由区财政局负责解释。': the article number names the section, the line is its body.
             heading_rank, heading_text, body_too = marker.rank, text[: marker.end], True
+        elif marker and (p.heading or is_heading_line(text)):
+            heading_rank = marker.rank
         elif marker and (lead := inline_heading(text)) and lead != text:
             heading_rank, heading_text, body_too = marker.rank, lead, True
         elif p.heading:
@@ -92,9 +131,13 @@ def build_document(paras: list[Block], meta: DocumentMeta) -> tuple[Document, li
 
         if heading_rank is None:
             current.append(i)
+            pending.clear()
             continue
 
-        flush()
+        # A heading right under its parent heading shares the parent's section (the parent has no body of its
+        # own); anything else closes the open section first.
+        if len(current) != len(pending) or not pending or heading_rank <= pending[-1] or heading_rank == PART_RANK:
+            flush()
         if heading_rank == PART_RANK:
             stack.clear()
             part = heading_text
@@ -103,8 +146,11 @@ def build_document(paras: list[Block], meta: DocumentMeta) -> tuple[Document, li
                 stack.pop()
             stack.append(_Heading(heading_rank, heading_text))
         current_path = path()
+        current.append(i)
         if body_too:
-            current.append(i)
+            pending.clear()
+        else:
+            pending.append(heading_rank)
     flush()
     return doc, sections
 

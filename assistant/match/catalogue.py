@@ -131,6 +131,15 @@ def _sections(doc: Document, chunks: list[Chunk]) -> list[_Span]:
             spans[c.section] = _Span(c.section.split(PATH_SEP) if c.section else [], c.start, end)
         else:
             span.start, span.end = min(span.start, c.start), max(span.end, end)
+    for span in spans.values():  # a section's text starts with its heading lines: the measure is the body
+        headings = set(span.path)
+        while span.start < span.end:
+            line_end = doc.text.find("\n", span.start, span.end)
+            line_end = span.end if line_end < 0 else line_end
+            if doc.text[span.start : line_end].strip() not in headings:
+                break
+            span.start = line_end + 1
+        span.start = min(span.start, span.end)
     return sorted(spans.values(), key=lambda s: s.start)
 
 

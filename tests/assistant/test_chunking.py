@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from assistant.ingest.chunking import FOOTER_SECTION, HEADER_SECTION
+from assistant.ingest.chunking import BODY_SECTION, FOOTER_SECTION, HEADER_SECTION
 from assistant.ingest.pipeline import process_file
 from assistant.types import Chunk, Document
 from tests.conftest import CORPUS, PLAN, REPLY, make_settings
@@ -63,7 +63,8 @@ def test_reply_paths_and_inline_headings(corpus) -> None:
     assert "二、创新成果转化模式 > （二）东华大学国家大学科技园技术转移中心" in by_section
     # run-in headings: '（一）优化服务功能，打通科创全链条。推动…' is heading and body at once
     inline = by_section["七、下一步工作思考 > （一）优化服务功能，打通科创全链条"]
-    assert inline[0].text.startswith("（一）优化服务功能，打通科创全链条。推动市区共")
+    # the parent heading has no body of its own: it stands at the top of its first child's text
+    assert inline[0].text.startswith("七、下一步工作思考\n（一）优化服务功能，打通科创全链条。推动市区共")
     assert inline[0].heading == "（一）优化服务功能，打通科创全链条"
     assert "七、下一步工作思考 > （三）凝聚科创力量，构建创新生态" in by_section
     # header and signature block have their own sections
@@ -86,14 +87,19 @@ def test_chunks_are_verbatim_slices_covering_the_body(corpus, name: str) -> None
         )
         for k in range(c.start, c.start + len(c.text)):
             covered[k] = True
-    # every character of the text is in a chunk, except whitespace and the heading lines themselves
-    headings = {seg for c in chunks for seg in c.section.split(" > ")}
+    # every character of the text is in a chunk, heading lines included (whitespace aside)
     pos = 0
     for line in doc.text.split("\n"):
-        if line not in headings:
-            missing = [ch for k, ch in enumerate(line) if not covered[pos + k] and not ch.isspace()]
-            assert not missing, f"not in any chunk: {line[:40]}"
+        missing = [ch for k, ch in enumerate(line) if not covered[pos + k] and not ch.isspace()]
+        assert not missing, f"not in any chunk: {line[:40]}"
         pos += len(line) + 1
+    # and every heading of a section path stands in the text of the first chunk of that section
+    first: dict[str, Chunk] = {}
+    for c in chunks:
+        first.setdefault(c.section, c)
+    for section, c in first.items():
+        if section not in (HEADER_SECTION, FOOTER_SECTION, BODY_SECTION):
+            assert section.split(" > ")[-1] in c.text, f"heading of {section!r} not in its chunk"
 
 
 def test_chunk_ids_are_stable_and_unique(tmp_path, corpus) -> None:
@@ -120,8 +126,8 @@ def test_small_chunks_overlap_and_stay_verbatim(tmp_path, corpus) -> None:
 def test_headings_and_title_take_part_in_indexed_text(corpus) -> None:
     _, chunks = corpus[PLAN]
     task6 = next(c for c in chunks if c.section.endswith("6、重点发展互联网服务主导产业"))
-    assert "重点发展互联网服务主导产业" not in task6.text  # the body alone does not name its heading
-    assert task6.dense_text().startswith("6、重点发展互联网服务主导产业\n")
+    assert "\n6、重点发展互联网服务主导产业\n继续深化" in task6.text  # the heading heads its chunk's text
+    assert task6.dense_text() == task6.text  # … and is embedded once
     lexical = task6.lexical_text()
     assert task6.title in lexical and "（三）培育发展产业集聚" in lexical and task6.text in lexical
     meta = task6.chroma_metadata()

@@ -99,8 +99,8 @@ def test_pdf_chinese_heading_and_wrapped_paragraph(tmp_path: Path) -> None:
     assert "推动数字化转型取得新成效，全面优化营商环境，特制定本方案。本方案适用于全区各有关单位。" in doc.text
     assert "- 1 -" not in doc.text and "第 2 页" not in doc.text
     sections = {c.section: c.text for c in chunks}
-    assert sections["一、总体要求"].startswith("为进一步提升政务服务效能")
-    assert sections["二、主要任务"] == "加快建设平台，实现高频事项全程网办。"
+    assert sections["一、总体要求"].startswith("一、总体要求\n为进一步提升政务服务效能")
+    assert sections["二、主要任务"] == "二、主要任务\n加快建设平台，实现高频事项全程网办。"
 
 
 def test_pdf_without_text_layer_is_reported(tmp_path: Path) -> None:
