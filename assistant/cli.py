@@ -136,6 +136,38 @@ def documents(data_dir: DataOpt = None, as_json: Annotated[bool, typer.Option("-
 
 
 @app.command()
+def chunks(
+    source: Annotated[str | None, typer.Option("--source", help="只看这个文件（相对语料目录的路径）")] = None,
+    data_dir: DataOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="每个片段输出一行 JSON")] = False,
+) -> None:
+    """查看文件被切成了哪些片段（章节路径、原文、在清洗后文本中的位置），以及有没有内容未进入索引。"""
+    from assistant.service import Assistant
+
+    try:
+        docs = Assistant(load_settings(data_dir=data_dir)).document_chunks(source)
+    except AssistantError as exc:
+        raise fail(exc) from exc
+    lost = sum(len(d.uncovered) for d in docs)
+    if as_json:
+        for d in docs:
+            for c in d.chunks:
+                print(c.model_dump_json())
+    else:
+        for d in docs:
+            console.rule(f"[bold]{d.document.source}[/] · {d.document.title} · {d.count} 个片段")
+            for c in d.chunks:
+                console.print(f"[cyan]#{c.ordinal}[/] [bold]{c.section}[/] [dim]{c.start}–{c.end}，{c.chars} 字[/]")
+                console.print(c.text, markup=False, highlight=False)
+            for g in d.uncovered:
+                err.print(f"[bold red]未进入任何片段[/] {d.document.source} {g.start}–{g.end}：{g.text[:60]}")
+        if not lost:
+            console.print("[green]全部内容都已进入索引。[/]")
+    if lost:
+        raise typer.Exit(code=1)
+
+
+@app.command()
 def serve(
     host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port")] = 8000,

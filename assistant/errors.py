@@ -33,6 +33,12 @@ class InputError(AssistantError):
     status_code = 422
 
 
+class NotFoundError(AssistantError):
+    """Something the request names (a document, a chunk) is not in the index."""
+
+    status_code = 404
+
+
 class LoaderError(AssistantError):
     """A single file could not be read; ingest reports it and goes on."""
 

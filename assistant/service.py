@@ -13,9 +13,10 @@ from typing import Any
 from pydantic import BaseModel
 
 from assistant.chain import build_chain
-from assistant.errors import InputError
+from assistant.errors import InputError, NotFoundError
 from assistant.index.snapshot import Snapshot, pointer_path
 from assistant.index.vector import make_client
+from assistant.ingest.coverage import Gap, uncovered
 from assistant.ingest.pipeline import IngestReport, make_embeddings, run_ingest
 from assistant.retrieve import HybridRetriever, Retrieval
 from assistant.settings import Settings
@@ -32,6 +33,27 @@ class DocumentInfo(BaseModel):
     date: str
     kind: str
     chunks: int
+
+
+class ChunkView(BaseModel):
+    """One chunk as staff see it in the chunk viewer (``assistant chunks``, ``GET /v1/documents/{id}/chunks``)."""
+
+    chunk_id: str
+    source: str
+    section: str
+    text: str
+    start: int  # character offsets into the document's cleaned text
+    end: int
+    ordinal: int
+    heading: str
+    chars: int
+
+
+class DocumentChunks(BaseModel):
+    document: DocumentInfo
+    chunks: list[ChunkView]
+    count: int
+    uncovered: list[Gap]  # document text no chunk holds: empty unless ingest lost something
 
 
 class Assistant:
@@ -152,4 +174,28 @@ class Assistant:
                     date=m.date, kind=m.kind, chunks=counts.get(source, 0),
                 )
             )
+        return out
+
+    def document_chunks(self, source: str | None = None) -> list[DocumentChunks]:
+        """Every document (or the one at ``source``) with its chunks in document order, and what they miss."""
+        snap = self.snapshot()
+        if source is not None and source not in snap.documents:
+            raise NotFoundError(
+                f"没有导入文件 {source}",
+                "请用 `assistant documents` 查看已导入的文件（路径相对于语料目录）。",
+            )
+        infos = {d.source: d for d in self.documents()}
+        by_source: dict[str, list[Chunk]] = {}
+        for c in snap.chunks.values():
+            by_source.setdefault(c.source, []).append(c)
+        out = []
+        for src in [source] if source is not None else sorted(snap.documents):
+            chunks = sorted(by_source.get(src, []), key=lambda c: c.ordinal)
+            views = [
+                ChunkView(chunk_id=c.id, source=c.source, section=c.section, text=c.text, start=c.start, end=c.end,
+                          ordinal=c.ordinal, heading=c.heading, chars=len(c.text))
+                for c in chunks
+            ]
+            out.append(DocumentChunks(document=infos[src], chunks=views, count=len(views),
+                                      uncovered=uncovered(snap.documents[src], chunks)))
         return out

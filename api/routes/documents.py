@@ -17,7 +17,7 @@ from api.deps import AssistantDep
 from api.limits import AdminDep
 from api.schemas import DocumentChange, DocumentList
 from assistant.ingest.loaders import supported_suffixes
-from assistant.service import Assistant, DocumentInfo
+from assistant.service import Assistant, DocumentChunks, DocumentInfo
 
 router = APIRouter(tags=["文件"])
 
@@ -51,6 +51,19 @@ def find_document(assistant: Assistant, *, doc_id: str | None = None, source: st
 def list_documents(assistant: AssistantDep) -> DocumentList:
     docs = assistant.documents()
     return DocumentList(documents=docs, count=len(docs))
+
+
+@router.get(
+    "/v1/documents/{doc_id}/chunks",
+    summary="文件的片段：章节路径、原文、在清洗后文本中的位置，以及未进入索引的内容（应为空）",
+    response_model=DocumentChunks,
+    responses={404: {"description": "没有这个文件 ID"}},
+)
+def document_chunks(doc_id: str, assistant: AssistantDep) -> DocumentChunks:
+    doc = find_document(assistant, doc_id=doc_id)
+    if doc is None:
+        raise HTTPException(404, detail=f"没有 ID 为 {doc_id} 的文件；请用 GET /v1/documents 查看现有文件的 id。")
+    return assistant.document_chunks(doc.source)[0]
 
 
 @router.post(

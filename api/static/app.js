@@ -2,7 +2,7 @@
 const bookTitle = (t) => `《${String(t).replace(/《/g, "〈").replace(/》/g, "〉")}》`;
 
 /* 政策问答助手 — staff chat page. Plain browser JavaScript, no build step.
-   Talks to: POST /v1/ask/stream (SSE over fetch), POST /v1/feedback, GET /v1/documents, POST /v1/match. */
+   Talks to: POST /v1/ask/stream (SSE over fetch), POST /v1/feedback, GET /v1/documents, GET /v1/documents/{id}/chunks, POST /v1/match. */
 "use strict";
 
 const $ = (sel, root = document) => root.querySelector(sel);
@@ -254,12 +254,48 @@ async function loadDocuments() {
       list.append(el("li", { "data-id": d.id },
         el("div", { class: "doc-title" }, d.title || d.source),
         el("div", { class: "doc-meta" }, meta),
-        el("div", { class: "doc-meta" }, d.source)));
+        el("div", { class: "doc-meta" }, d.source),
+        el("button", { class: "btn ghost small chunks-btn", type: "button", onclick: () => openChunks(d) }, "查看分块")));
     }
   } catch (err) {
     list.replaceChildren(el("li", { class: "muted" }, `文件列表加载失败：${err.detail || err}`));
   }
 }
+
+/* ---------- chunk viewer: how a document was parsed ---------- */
+const chunksDialog = $("#chunks-dialog");
+
+async function openChunks(doc) {
+  $("#chunks-title").textContent = bookTitle(doc.title || doc.source);
+  const list = $("#chunks-list");
+  const status = $("#chunks-status");
+  list.replaceChildren();
+  status.textContent = "加载中…";
+  if (typeof chunksDialog.showModal === "function") chunksDialog.showModal(); else chunksDialog.setAttribute("open", "");
+  try {
+    const res = await fetch(`/v1/documents/${encodeURIComponent(doc.id)}/chunks`);
+    if (!res.ok) throw await readError(res);
+    const body = await res.json();
+    status.textContent = body.uncovered.length
+      ? `有 ${body.uncovered.length} 处内容未进入任何片段（见列表末尾）。`
+      : `共 ${body.count} 个片段，全部内容都已进入索引。`;
+    status.className = body.uncovered.length ? "chunks-status bad" : "chunks-status ok";
+    for (const c of body.chunks) {
+      list.append(el("li", { class: "chunk" },
+        el("div", { class: "chunk-meta" }, `#${c.ordinal} · ${c.section} · ${c.start}–${c.end} · ${c.chars} 字`),
+        el("pre", { class: "chunk-text" }, c.text)));
+    }
+    for (const g of body.uncovered) {
+      list.append(el("li", { class: "chunk lost" },
+        el("div", { class: "chunk-meta" }, `未进入索引 · ${g.start}–${g.end}`),
+        el("pre", { class: "chunk-text" }, g.text)));
+    }
+  } catch (err) {
+    status.textContent = `片段加载失败：${err.detail || err}`;
+    status.className = "chunks-status bad";
+  }
+}
+chunksDialog.addEventListener("click", (e) => { if (e.target === chunksDialog) chunksDialog.close(); });
 
 /* ---------- 政策匹配 ---------- */
 const STATUS_CLASSES = {

@@ -52,6 +52,15 @@ def is_item_line(text: str) -> bool:
     return lead is None or lead == text or len(lead) >= len(core) - 1
 
 
+def _period_heading(text: str, paras: list[Block], i: int) -> bool:
+    """'（二）基本原则。' followed by its body: a short title that ends with '。' (items end with '；', or are
+    followed by the next item)."""
+    if not text.endswith("。") or visual_len(text) > 16 or i + 1 >= len(paras):
+        return False
+    nxt = paras[i + 1].text.strip()
+    return bool(nxt) and numbering(nxt) is None and not paras[i + 1].heading
+
+
 def build_document(paras: list[Block], meta: DocumentMeta) -> tuple[Document, list[Section]]:
     """Join paragraphs into the document text and cut it into sections by the heading hierarchy.
 
@@ -108,7 +117,7 @@ def build_document(paras: list[Block], meta: DocumentMeta) -> tuple[Document, li
         heading_rank: int | None = None
         heading_text = text
         body_too = False
-        if marker and is_item_line(text) and marker.kind != "article":
+        if marker and is_item_line(text) and marker.kind != "article" and not _period_heading(text, paras, i):
             # An item: content of the enclosing section. It closes deeper (and same-rank) sections.
             while stack and stack[-1].rank >= marker.rank:
                 stack.pop()
@@ -126,6 +135,8 @@ def build_document(paras: list[Block], meta: DocumentMeta) -> tuple[Document, li
             heading_rank = marker.rank
         elif marker and (lead := inline_heading(text)) and lead != text:
             heading_rank, heading_text, body_too = marker.rank, lead, True
+        elif marker and _period_heading(text, paras, i):
+            heading_rank, heading_text, body_too = marker.rank, text[:-1], True
         elif p.heading:
             heading_rank = PART_RANK if p.heading <= 2 and not stack else PLAIN_RANK
 

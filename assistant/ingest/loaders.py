@@ -57,11 +57,14 @@ def load_md(path: Path) -> list[Block]:
     tokens = MarkdownIt("commonmark").enable("table").parse(text)
     blocks: list[Block] = []
     heading_level = 0
+    item_marker = ""  # '2. ' of an ordered list item: markdown-it parses the number away, the text keeps it
     for tok in tokens:
         if tok.type == "heading_open":
             heading_level = int(tok.tag[1])
         elif tok.type == "heading_close":
             heading_level = 0
+        elif tok.type == "list_item_open" and tok.info:
+            item_marker = f"{tok.info}{tok.markup} "
         elif tok.type == "inline":
             raw = tok.content
             whole_bold = bool(re.fullmatch(r"\s*\*\*[^*]+\*\*\s*", raw))
@@ -69,7 +72,8 @@ def load_md(path: Path) -> list[Block]:
                 plain = _md_inline_to_text(line).strip()
                 if plain:
                     level = heading_level or (9 if whole_bold and len(plain) <= 40 else 0)
-                    blocks.append(Block(text=plain, heading=level))
+                    blocks.append(Block(text=item_marker + plain, heading=level))
+                    item_marker = ""
         elif tok.type in ("code_block", "fence"):
             blocks.extend(Block(text=line) for line in tok.content.splitlines())
     return blocks

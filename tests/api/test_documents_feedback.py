@@ -77,6 +77,24 @@ def test_list_documents(base_url):
     assert all(d["chunks"] > 0 and d["title"] and len(d["id"]) == 16 for d in body["documents"])
 
 
+def test_document_chunks_show_how_a_document_was_parsed(base_url):
+    docs = httpx.get(f"{base_url}/v1/documents").json()["documents"]
+    plan = next(d for d in docs if d["source"] == PLAN)
+    r = httpx.get(f"{base_url}/v1/documents/{plan['id']}/chunks")
+    assert r.status_code == 200
+    body = r.json()
+    assert body["document"]["source"] == PLAN and body["count"] == plan["chunks"] == len(body["chunks"])
+    assert body["uncovered"] == []  # nothing of the document is outside the index
+    first = body["chunks"][0]
+    assert {"chunk_id", "source", "section", "text", "start", "end"} <= set(first)
+    assert [c["ordinal"] for c in body["chunks"]] == list(range(body["count"]))
+    task6 = next(c for c in body["chunks"] if c["section"].endswith("6、重点发展互联网服务主导产业"))
+    assert "6、重点发展互联网服务主导产业" in task6["text"] and task6["end"] - task6["start"] == len(task6["text"])
+
+    missing = httpx.get(f"{base_url}/v1/documents/0123456789abcdef/chunks")
+    assert missing.status_code == 404 and "GET /v1/documents" in missing.json()["detail"]
+
+
 def test_upload_ask_then_delete(admin_url, writable):
     settings, _ = writable
     r = upload(admin_url, NEW_DOC, NEW_TEXT.encode())

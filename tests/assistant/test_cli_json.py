@@ -126,3 +126,27 @@ def test_ask_json_in_a_subprocess(corpus_settings, cli: CliRunner) -> None:
         ctx_b = {c["chunk_id"]: c["score"] for c in b["contexts"]}
         assert ctx_a.keys() == ctx_b.keys(), (a["contexts"], b["contexts"])
         assert all(abs(ctx_a[k] - ctx_b[k]) < 1e-3 for k in ctx_a), (ctx_a, ctx_b)
+
+
+def test_chunks_json_contract(cli: CliRunner, corpus_settings) -> None:
+    """`assistant chunks --json`: one object per chunk with exactly the contract keys (more may be added)."""
+    from assistant.ingest.pipeline import process_file
+    from tests.conftest import make_settings
+
+    result = cli.invoke(app, ["chunks", "--json", "--data-dir", str(corpus_settings.data_dir), "--source", REPLY])
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in result.stdout.strip().split("\n")]
+    assert rows and all({"chunk_id", "source", "section", "text", "start", "end"} <= set(r) for r in rows)
+    assert {r["source"] for r in rows} == {REPLY}
+    doc, _ = process_file(CORPUS / REPLY, REPLY, "sha", make_settings(corpus_settings.data_dir))
+    for r in rows:  # start/end are offsets into the cleaned text
+        assert doc.text[r["start"] : r["end"]] == r["text"]
+
+    everything = cli.invoke(app, ["chunks", "--json", "--data-dir", str(corpus_settings.data_dir)])
+    assert {json.loads(line)["source"] for line in everything.stdout.strip().split("\n")} == {PLAN, REPLY}
+
+    readable = cli.invoke(app, ["chunks", "--data-dir", str(corpus_settings.data_dir), "--source", PLAN])
+    assert readable.exit_code == 0 and "全部内容都已进入索引" in readable.stdout
+
+    unknown = cli.invoke(app, ["chunks", "--data-dir", str(corpus_settings.data_dir), "--source", "nope.txt"])
+    assert unknown.exit_code == 2 and "没有导入文件 nope.txt" in unknown.stderr
