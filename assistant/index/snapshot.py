@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from assistant.errors import IndexNotFoundError
 from assistant.index.lexical import LexicalIndex
+from assistant.index.sentences import SentenceIndex
 from assistant.index.vector import VectorIndex
 from assistant.types import Chunk, Document
 
@@ -63,6 +64,7 @@ class Snapshot:
     lexical: LexicalIndex
     vector: VectorIndex
     order: list[str] = field(default_factory=list)  # chunk ids in document order
+    sentences: SentenceIndex | None = None  # sentence vectors (None for generations built before them)
 
     @classmethod
     def load(cls, data_dir: Path, client: ClientAPI, embeddings: PolicyEmbeddings) -> Snapshot:
@@ -87,6 +89,7 @@ class Snapshot:
                     chunk = Chunk.model_validate_json(line)
                     chunks[chunk.id] = chunk
             lexical = LexicalIndex.load(gen_dir / "lexical")
+            sentences = SentenceIndex.load(gen_dir / "sentences")
         except OSError as exc:
             raise IndexNotFoundError(
                 f"索引版本 {pointer['generation']} 的文件缺失或无法读取（{exc}）",
@@ -107,4 +110,5 @@ class Snapshot:
             lexical=lexical,
             vector=vector,
             order=list(chunks),
+            sentences=sentences,
         )

@@ -19,6 +19,7 @@ from tqdm import tqdm
 
 from assistant.errors import IngestBusyError, InputError, LoaderError
 from assistant.index.lexical import LexicalIndex
+from assistant.index.sentences import SentenceIndex
 from assistant.index.snapshot import GENERATIONS, read_pointer, write_json_atomic, write_jsonl
 from assistant.index.vector import VectorIndex, drop_collection, make_client
 from assistant.ingest.chunking import build_document, chunk_sections
@@ -148,7 +149,7 @@ def run_ingest(
         "chunk_size": settings.chunk_size,
         "chunk_overlap": settings.chunk_overlap,
         "embedding_model": embeddings.model_id,
-        "format": 1,
+        "format": 2,  # 2: heading lines in chunk text, items kept, sentence vectors
     }
 
     with ingest_lock(data_dir):
@@ -206,6 +207,7 @@ def run_ingest(
             LexicalIndex.build([c.id for c in all_chunks], [c.lexical_text() for c in all_chunks]).save(
                 tmp_dir / "lexical"
             )
+            SentenceIndex.build(all_chunks, embeddings).save(tmp_dir / "sentences")
             write_jsonl(tmp_dir / "documents.jsonl", [documents[s] for s in sorted(documents)])
             write_jsonl(tmp_dir / "chunks.jsonl", all_chunks)
             files_manifest = {
