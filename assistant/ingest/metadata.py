@@ -102,6 +102,7 @@ def _joinable_above(text: str) -> bool:
         and not _SENTENCE_MARK.search(t)
         and not _BREADCRUMB.search(t)
         and not re.search(r"\s|\d", t)
+        and not re.search(r"(?:文件|公开|栏目|专栏|频道|信息|政策库)$", t)  # a section of a government site
     )
 
 
@@ -133,8 +134,10 @@ def _title_before_adoption(head: list[Block]) -> str:
         title = head[i - 1].text.strip()
         if not _is_title_candidate(title):
             continue
-        if i >= 2 and not _title_shaped(title) and _joinable_above(head[i - 2].text):
-            title = head[i - 2].text.strip() + title
+        for k in (2, 3):  # '长宁区公共数据' / '开放管理规定'
+            if i - k < 0 or not _joinable_above(head[i - k].text):
+                break
+            title = head[i - k].text.strip() + title
         return title
     return ""
 
@@ -420,8 +423,8 @@ def _validity(
 def _application_deadline(sentences: list[tuple[int, str]], doc_year: str) -> tuple[str, str]:
     """The first 申报/受理/报送 deadline: '申报截止时间为2024年5月31日', '请于5月31日前报送'."""
     for _, sent in sentences:
-        if not _DEADLINE_SUBJECT.search(sent) or re.search(_VALIDITY_WORD, sent):
-            continue
+        if not _DEADLINE_SUBJECT.search(sent) or re.search(_VALIDITY_WORD + r"|每年|每季度|每月|常年", sent):
+            continue  # a validity clause, or a recurring window that has no single date
         year = ""
         for m in _MONTH_DAY.finditer(sent):
             if m.group(1):
@@ -471,17 +474,22 @@ def _repeals(sentences: list[tuple[int, str]], title: str) -> tuple[list[str], b
 def _status(
     title: str, texts: list[str], sentences: list[tuple[int, str]], dated_texts: list[str], repealed: bool
 ) -> list[str]:
-    header = [t.strip() for t in texts[:15] if visual_len(t.strip()) <= 40 and not _SENTENCE_MARK.search(t)]
+    header = [  # short header lines ('（试行）', '【已废止】'), without the documents they name in 《》
+        re.sub(r"《[^《》]*》", "", t.strip()) for t in texts[:15]
+        if visual_len(t.strip()) <= 40 and not _SENTENCE_MARK.search(t) and not numbering(t.strip())
+    ]
     status = []
-    if re.search(r"试行|暂行", title) or any(re.search(r"[（(](?:试行|暂行)[）)]", t) for t in header) or any(
+    # a 解读 page is not itself 试行 when the policy it explains is: look outside its 《》 only
+    own = re.sub(r"《[^《》]*》", "", title) if _kind(title) == "政策解读" else title
+    if re.search(r"试行|暂行", own) or any(re.search(r"[（(](?:试行|暂行)[）)]", t) for t in header) or any(
         "试行" in t for t in dated_texts
     ) or any(_THIS.search(s) and re.search(r"试行|暂行", s) for _, s in sentences):
         status.append("试行")
-    if re.search(r"征求意见稿|草案|送审稿", title) or any(re.search(r"征求意见稿|草案|送审稿", t) for t in header):
+    if re.search(r"征求意见稿|草案|送审稿", own) or any(re.search(r"征求意见稿|草案|送审稿", t) for t in header):
         status.append("征求意见稿")
     if repealed or any(_HEADER_STATUS.match(t) for t in header):
         status.append("废止")
-    if _REVISED.search(title):
+    if _REVISED.search(own):
         status.append("修订")
     return status
 
