@@ -1,4 +1,5 @@
-"""Document metadata read from the text of a Chinese official document: title, 文号, issuer, date, kind."""
+"""Document metadata read from the text of a Chinese official document: title, 文号, issuer, date, kind, and the
+policy's own 施行日期, 有效期, 申报截止, status (试行 / 征求意见稿 / 废止 / 修订) and the documents it repeals."""
 
 from __future__ import annotations
 
@@ -163,9 +164,10 @@ def _title_leading_part(head: list[Block]) -> str:
         t = b.text.strip()
         if _is_title_candidate(t) and not _SENTENCE_MARK.search(t):
             continue  # a short line is a title or not by itself
-        m = re.match(r"(\S+)\s", t)
-        if m and _title_shaped(m.group(1)):
-            return m.group(1)
+        tokens = t.split()
+        for tok in tokens[:4] if len(tokens) > 1 else []:  # '首页>政策文件 上海市…若干措施 2024-03-01 为进一步…'
+            if _title_shaped(tok):
+                return tok
         for m in _BODY_START.finditer(t):
             lead = t[: m.start()].strip()
             if _title_shaped(lead):
@@ -240,7 +242,7 @@ _THIS = re.compile(
     r"本(?![区市县镇省])[\u4e00-\u9fa5]{0,2}?(?:办法|通知|措施|细则|方案|规定|意见|政策|指南|规划|决定|条例|计划|规则|公告|通告|文件|制度|指引|纲要|要点)"
 )
 # The period or date belongs to something else than the policy: a project, a qualification, an application.
-_NOT_POLICY = re.compile(r"项目|资格|认定|证书|称号|资质|许可|申报|受理|报送|报名|合同|协议|租期|补贴期|扶持期|服务期|聘期|任期|考核期|评估期|建设期|入驻")
+_NOT_POLICY = re.compile(r"项目|资格|认定|证书|称号|资质|许可|申报|受理|报送|报名|合同|协议|券|租期|补贴期|扶持期|服务期|聘期|任期|考核期|评估期|建设期|入驻")
 _EFFECT_WORD = re.compile(r"施行|实施|执行|生效|试行")
 _EFFECTIVE_ON = re.compile(rf"(?:自|从|于)?\s*({_D})\s*(?:零时|0时)?\s*(?:起|开始)?\s*{_VERB}")
 _EFFECTIVE_ISSUE = re.compile(

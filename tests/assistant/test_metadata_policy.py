@@ -364,3 +364,13 @@ def test_a_full_notice_with_an_attached_policy() -> None:
     assert m.repeals == ["长宁区促进人工智能产业发展的实施意见"] and m.status == []
     doc = _doc_text(text)
     assert all(s in doc for s in (m.effective_text, m.validity_text, m.deadline_text))
+
+
+def test_crawled_one_line_page_behind_a_breadcrumb() -> None:
+    m = _meta("首页>政策文件 上海市长宁区促进人工智能产业发展若干措施 2024-03-01 为进一步推动产业发展，制定本措施。")
+    assert m.title == "上海市长宁区促进人工智能产业发展若干措施" and m.kind == "若干措施"
+
+
+def test_a_coupon_validity_is_not_the_policys() -> None:
+    m = _meta(_notice("本措施自2025年1月1日起施行。\n科技创新券有效期至2025年12月31日。"))
+    assert m.effective_date == "2025-01-01" and m.expiry_date == ""
