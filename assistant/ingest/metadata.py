@@ -360,14 +360,15 @@ def _about_another(sentence: str, pos: int) -> bool:
 
 
 def _effective(sentences: list[tuple[int, str]], date: str) -> tuple[str, str, bool, int]:
-    """(effective_date, sentence, counted from issue, paragraph index). The document speaking of itself first."""
+    """(effective_date, sentence, counted from issue, paragraph index). The document speaking of itself first,
+    and an explicit date before '自印发之日起' (a 印发 notice's own clause yields to the attached policy's date)."""
     found: list[tuple[int, int, str, str, bool, int]] = []  # (rank, order, date, sentence, from_issue, para)
     for order, (para, sent) in enumerate(sentences):
         for m in _EFFECTIVE_ON.finditer(sent):
             after = sent[m.end() : m.end() + 2]
             if after.startswith("的") or after == "以来" or _about_another(sent, m.start()):
                 continue
-            found.append((0 if _THIS.search(sent) else 1, order, _iso(m.group(1)), sent, False, para))
+            found.append((0 if _THIS.search(sent) else 2, order, _iso(m.group(1)), sent, False, para))
             break
         else:
             for m in _EFFECTIVE_ISSUE.finditer(sent):
@@ -382,7 +383,7 @@ def _effective(sentences: list[tuple[int, str]], date: str) -> tuple[str, str, b
                         eff = (_add_months(day, n) if unit == "个月" else day + dt.timedelta(days=n)).isoformat()
                 elif date:
                     eff = date
-                found.append((0 if _THIS.search(sent) else 1, order, eff, sent, True, para))
+                found.append((1 if _THIS.search(sent) else 3, order, eff, sent, True, para))
                 break
     if not found:
         return "", "", False, -1

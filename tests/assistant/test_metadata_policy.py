@@ -374,3 +374,9 @@ def test_crawled_one_line_page_behind_a_breadcrumb() -> None:
 def test_a_coupon_validity_is_not_the_policys() -> None:
     m = _meta(_notice("本措施自2025年1月1日起施行。\n科技创新券有效期至2025年12月31日。"))
     assert m.effective_date == "2025-01-01" and m.expiry_date == ""
+
+
+def test_the_attached_policys_date_wins_over_the_notices_from_issue_clause() -> None:
+    m = _meta(_notice("现将《若干措施》印发给你们。本通知自印发之日起施行。\n一、附则\n本措施自2025年1月1日起施行。"))
+    assert m.effective_date == "2025-01-01" and m.effective_from_issue is False
+    assert m.effective_text == "本措施自2025年1月1日起施行。"
