@@ -380,3 +380,31 @@ def test_the_attached_policys_date_wins_over_the_notices_from_issue_clause() -> 
     m = _meta(_notice("现将《若干措施》印发给你们。本通知自印发之日起施行。\n一、附则\n本措施自2025年1月1日起施行。"))
     assert m.effective_date == "2025-01-01" and m.effective_from_issue is False
     assert m.effective_text == "本措施自2025年1月1日起施行。"
+
+
+def test_docx_title_style_and_html_h1(tmp_path) -> None:
+    from tests.fixtures.docs import make_docx
+
+    path = make_docx(
+        tmp_path / "measures.docx",
+        [
+            ("Normal", "上海市长宁区人民政府"),
+            ("Title", "长宁区促进人工智能产业发展实施细则（试行）"),
+            ("Heading 1", "第一章 总则"),
+            ("Normal", "第一条 本细则自2025年1月1日起施行，有效期两年。"),
+        ],
+    )
+    m = extract_metadata(clean_blocks(load_file(path)), "measures.docx")
+    assert m.title == "长宁区促进人工智能产业发展实施细则（试行）" and m.kind == "实施细则"
+    assert (m.effective_date, m.expiry_date, m.status) == ("2025-01-01", "2026-12-31", ["试行"])
+
+    page = tmp_path / "page.html"
+    page.write_text(
+        "<html><body><div>上海市长宁区人民政府</div><h1>长宁区科技创新券管理办法</h1>"
+        "<p>第一条 为规范管理，制定本办法。</p><p>第二十条 本办法自印发之日起施行。</p>"
+        "<p>2025年3月1日</p></body></html>",
+        encoding="utf-8",
+    )
+    m = extract_metadata(clean_blocks(load_file(page)), "page.html")
+    assert m.title == "长宁区科技创新券管理办法" and m.kind == "管理办法"
+    assert m.date == "2025-03-01" and m.effective_date == "2025-03-01" and m.effective_from_issue
