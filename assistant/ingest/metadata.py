@@ -234,7 +234,7 @@ def _find_doc_number(texts: list[str]) -> tuple[str, int]:
 # ---- policy metadata: 施行日期, 有效期, 申报截止, 状态, 废止的其他文件 ----
 
 _D = r"\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日"
-_NUM = r"(\d{1,3}|[一二两三四五六七八九十〇零]{1,3})"
+_NUM = r"(?<!\d)(\d{1,3}|[一二两三四五六七八九十〇零]{1,3})"
 _VERB = r"(?:正式)?(?:施行|实施|执行|生效|试行)"
 _SENTENCE = re.compile(r"[^。！？!?；;]+[。！？!?；;]*")
 # 本办法 / 本实施细则 / 本通知: the document speaking of itself (本市 / 本区 are places).
@@ -263,6 +263,8 @@ _DEADLINE_AFTER = re.compile(
 )
 _REPEAL = re.compile(r"废止|停止执行|不再执行|同时失效|予以失效")
 _HEADER_STATUS = re.compile(r"^[（(【\[]?\s*(?:此件|该文件|本文件)?\s*已(?:废止|失效)\s*[）)】\]]?$")
+# '效力状态：失效' / '时效性：已废止' on a crawled page's header.
+_VALIDITY_LABEL = re.compile(r"(?:时效性|效力状态|有效性|效力)\s*[:：]\s*(?:已)?(?:废止|失效)")
 _REVISED = re.compile(r"[（(][^（）()]{0,10}修订[^（）()]{0,2}[）)]|修订版|修订稿")
 _CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 
@@ -432,6 +434,8 @@ def _application_deadline(sentences: list[tuple[int, str]], doc_year: str) -> tu
         for m in _MONTH_DAY.finditer(sent):
             if m.group(1):
                 year = m.group(1)
+            if sent[m.end() : m.end() + 1] == "的":
+                continue  # '提交2024年1月1日至12月31日的财务报表': a reporting period, not a deadline
             if not (_DEADLINE_BEFORE.search(sent[max(0, m.start() - 10) : m.start()])
                     or _DEADLINE_AFTER.match(sent[m.end() : m.end() + 20])):
                 continue
@@ -486,11 +490,11 @@ def _status(
     own = re.sub(r"《[^《》]*》", "", title) if _kind(title) == "政策解读" else title
     if re.search(r"试行|暂行", own) or any(re.search(r"[（(](?:试行|暂行)[）)]", t) for t in header) or any(
         "试行" in t for t in dated_texts
-    ) or any(_THIS.search(s) and re.search(r"试行|暂行", s) for _, s in sentences):
+    ) or any(_THIS.search(s) and re.search(r"试行|暂行", re.sub(r"《[^《》]*》", "", s)) for _, s in sentences):
         status.append("试行")
     if re.search(r"征求意见稿|草案|送审稿", own) or any(re.search(r"征求意见稿|草案|送审稿", t) for t in header):
         status.append("征求意见稿")
-    if repealed or any(_HEADER_STATUS.match(t) for t in header):
+    if repealed or any(_HEADER_STATUS.match(t) for t in header) or any(_VALIDITY_LABEL.search(t) for t in texts[:15]):
         status.append("废止")
     if _REVISED.search(own):
         status.append("修订")

@@ -408,3 +408,24 @@ def test_docx_title_style_and_html_h1(tmp_path) -> None:
     m = extract_metadata(clean_blocks(load_file(page)), "page.html")
     assert m.title == "长宁区科技创新券管理办法" and m.kind == "管理办法"
     assert m.date == "2025-03-01" and m.effective_date == "2025-03-01" and m.effective_from_issue
+
+
+def test_a_reporting_period_is_not_an_application_deadline() -> None:
+    m = _meta(_notice("申请人应提交2024年1月1日至2024年12月31日的财务报表。"))
+    assert m.application_deadline == ""
+
+
+def test_a_cited_interim_measure_does_not_make_this_one_interim() -> None:
+    m = _meta(_notice("本办法未尽事宜，参照《上海市科技创新券管理暂行办法》执行。", title="长宁区科技创新券管理办法"))
+    assert m.status == []
+
+
+@pytest.mark.parametrize(("label", "status"), [("效力状态：失效", ["废止"]), ("时效性：有效", [])])
+def test_a_crawled_pages_validity_label(label: str, status: list[str]) -> None:
+    m = _meta(f"长宁区科技创新券管理办法\n发文字号：长科委〔2020〕3号 {label}\n第一条 为规范管理，制定本办法。")
+    assert m.status == status
+
+
+def test_a_year_is_not_a_validity_period() -> None:
+    m = _meta(_notice("本措施自2025年1月1日起施行，2025年内有效。"))
+    assert m.validity_period == "" and m.expiry_date == ""
