@@ -15,6 +15,18 @@ class DocumentMeta(BaseModel):
     signer: str = ""  # 签发人
     contact: str = ""  # 联系人 and phone as written
     sha256: str = ""
+    # Read from the document's own text; every *_text is a verbatim sentence of Document.text.
+    title_from_filename: bool = False  # no title-shaped line in the text: the title is the file stem
+    effective_date: str = ""  # 施行日期, ISO yyyy-mm-dd ("" when the text gives none or it needs an unknown date)
+    effective_text: str = ""  # the sentence the effective date came from ("本办法自2025年1月1日起施行。")
+    effective_from_issue: bool = False  # counted from the date of issue (自印发/发布之日起…施行): date (+ offset)
+    expiry_date: str = ""  # end of the policy's validity, ISO (有效期至… / 有效期N年 from effective_date)
+    validity_period: str = ""  # the period as written, digits normalised: "3年", "6个月" ("" for an end date)
+    validity_text: str = ""  # the sentence the validity came from
+    application_deadline: str = ""  # first 申报/受理/报送 deadline, ISO (not the policy's expiry)
+    deadline_text: str = ""  # the sentence the deadline came from
+    status: list[str] = Field(default_factory=list)  # 试行 / 征求意见稿 / 废止 / 修订, of this document itself
+    repeals: list[str] = Field(default_factory=list)  # titles (inside 《》) of other documents this one repeals
 
 
 class Document(BaseModel):

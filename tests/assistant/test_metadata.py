@@ -28,6 +28,7 @@ def test_reply_metadata() -> None:
     assert m.issuer == "上海市长宁区科学技术委员会"
     assert m.date == "2025-04-17"
     assert m.kind == "提案答复"
+    assert m.title_from_filename is False
     assert m.signer == "詹镭"
     assert "王建涛" in m.contact and "22050980" in m.contact
 
@@ -120,7 +121,7 @@ def test_document_without_any_title_falls_back_to_file_name() -> None:
 二、服务内容
 政策咨询、项目申报辅导。
 """, source="guides/enterprise-services.txt")
-    assert m.title == "enterprise-services"
+    assert m.title == "enterprise-services" and m.title_from_filename is True
     assert m.doc_number == "" and m.issuer == ""
 
 
