@@ -198,11 +198,17 @@ class TableRules(_Strict):
     max_rows: int = Field(ge=1)
 
 
+class RefusalRules(_Strict):
+    missing_terms: int = Field(ge=0)
+    closest_documents: int = Field(ge=0)
+
+
 class AnswerRules(_Strict):
     sentence: SentenceRules
     enumeration: EnumerationRules
     structure: StructureRules
     metadata: MetadataRules
+    refusal: RefusalRules
     table: TableRules
 
 

@@ -84,9 +84,10 @@ class ExtractiveAnswerer:
         for h in retrieval.hits:
             if all(d["source"] != h.chunk.source for d in closest):
                 closest.append({"source": h.chunk.source, "title": h.chunk.title, "doc_number": h.chunk.doc_number})
+        r = self.rules.answer.refusal
         text = render(
-            self.settings.prompts_dir, "refusal",
-            question=question.strip().rstrip("？?"), missing=retrieval.gate.missing_terms[:3], closest=closest[:2],
+            self.settings.prompts_dir, "refusal", question=question.strip().rstrip("？?"),
+            missing=retrieval.gate.missing_terms[: r.missing_terms], closest=closest[: r.closest_documents],
         )
         reason = "no_passages" if not retrieval.hits else "relevance_gate"
         return Answer(question=question, answer=text, grounded=False, citations=[], contexts=contexts, refusal_reason=reason)
