@@ -39,7 +39,7 @@ class PolicyRetriever(BaseRetriever):
 
 
 def make_answerer(settings: Settings, retriever: HybridRetriever) -> Answerer:
-    extractive = ExtractiveAnswerer(settings, retriever.snapshot, retriever.synonyms())
+    extractive = ExtractiveAnswerer(settings, retriever.snapshot, retriever.synonyms(), retriever.rules)
     if settings.answerer == "llm":
         from assistant.answer.llm import LLMAnswerer
 

@@ -2,29 +2,24 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
 from assistant.answer.text import sentences
 from assistant.index.lexical import known_word
 from assistant.index.snapshot import Snapshot
-from assistant.question import TYPE_WORDS, QuestionAnalysis, TermWeights, analyse, is_phrasing, weigh
+from assistant.question import QuestionAnalysis, TermWeights, analyse, is_phrasing, weigh
+from assistant.rules import Rules, load_rules
 from assistant.settings import Settings
 from assistant.synonyms import load_synonyms, variants
 from assistant.types import Gate, Hit
 from embeddings.base import PolicyEmbeddings
 
-# Adaptive dense retrieval looks at BM25's best two passages: three let a weak third passage (one that only
-# shares generic words) complete the coverage, and its sentences then reached answers without a dense check.
-DENSE_SKIP_PASSAGES = 2
 
-_PLACE = re.compile(r"[\u4e00-\u9fa5]{2,6}(?:区|县|市|省|镇|州)")
-
-
-def is_place(term: str) -> bool:
-    """A dictionary word naming a district/city/province (not a segmentation artefact like '市和区')."""
-    return bool(_PLACE.fullmatch(term)) and bool(known_word(term))
+def is_place(term: str, rules: Rules | None = None) -> bool:
+    """A dictionary word naming a district/city/province (rules ``gate.place``; not a segmentation artefact
+    like '市和区')."""
+    return bool((rules or load_rules()).gate.place.fullmatch(term)) and bool(known_word(term))
 
 
 @dataclass
@@ -49,10 +44,15 @@ def _where(filters: dict[str, Any] | None) -> dict[str, Any] | None:
 
 
 class HybridRetriever:
-    def __init__(self, snapshot: Snapshot, embeddings: PolicyEmbeddings, settings: Settings) -> None:
+    """``rules`` (the question and gate sections) default to the file at ``settings.rules_path``."""
+
+    def __init__(
+        self, snapshot: Snapshot, embeddings: PolicyEmbeddings, settings: Settings, rules: Rules | None = None
+    ) -> None:
         self.snapshot = snapshot
         self.embeddings = embeddings
         self.settings = settings
+        self.rules = rules or load_rules(settings.rules_path)
 
     def _allowed(self, filters: dict[str, Any] | None) -> set[str] | None:
         if not filters:
@@ -73,8 +73,8 @@ class HybridRetriever:
         top_k = top_k or s.top_k
         snap = self.snapshot
         allowed = self._allowed(filters)
-        qa = analyse(query)
-        tw = weigh(qa, snap.lexical, self.synonyms())
+        qa = analyse(query, self.rules)
+        tw = weigh(qa, snap.lexical, self.synonyms(), self.rules)
         lexical = snap.lexical.search(self.expand(query, qa), s.candidate_k, allowed)
         if s.dense_mode == "adaptive" and self._lexically_complete(tw, lexical):
             dense: list[tuple[str, float]] = []  # every salient term is already in BM25's top passages
@@ -98,10 +98,11 @@ class HybridRetriever:
         return Retrieval(query, hits, self.gate(qa, tw, hits, dense), qa, tw)
 
     def _lexically_complete(self, tw: TermWeights, lexical: list[tuple[str, float]]) -> bool:
-        if len(lexical) < 3 or len(tw.weights) < 2:
+        g = self.rules.gate
+        if len(lexical) < g.dense_skip_min_hits or len(tw.weights) < g.dense_skip_min_terms:
             return False
         top = "\n".join(
-            self.snapshot.chunks[cid].lexical_text() for cid, _ in lexical[:DENSE_SKIP_PASSAGES] if cid in self.snapshot.chunks
+            self.snapshot.chunks[cid].lexical_text() for cid, _ in lexical[: g.dense_skip_passages] if cid in self.snapshot.chunks
         )
         return tw.cover(top) >= self.settings.dense_skip_coverage
 
@@ -127,15 +128,19 @@ class HybridRetriever:
         top_dense = dense[0][1] if dense else 0.0
         if not hits:
             return Gate(passed=False, coverage=0.0, top_dense=top_dense)
+        g, rules = self.rules.gate, self.rules
         lex = self.snapshot.lexical
-        texts = [h.chunk.lexical_text().lower() for h in hits[:3]]
+        texts = [h.chunk.lexical_text().lower() for h in hits[: g.top_passages]]
         union = "\n".join(texts)
         coverage = tw.cover(union)
-        missing = [t for t in qa.terms if lex.doc_freq(t) == 0 and not is_phrasing(t) and not tw.found(t) & tw.found(union)][:5]
+        missing = [
+            t for t in qa.terms if lex.doc_freq(t) == 0 and not is_phrasing(t, rules) and not tw.found(t) & tw.found(union)
+        ][: g.missing_terms_max]
         per_hit = [tw.cover(t) for t in texts]
         best = max(per_hit)
-        answer_texts = [t for t, c in zip(texts, per_hit, strict=True) if c >= 0.6 * best]
-        type_words = TYPE_WORDS.get(qa.answer_type or "")
+        answer_texts = [t for t, c in zip(texts, per_hit, strict=True) if c >= g.answer_passage_factor * best]
+        kind = rules.question.answer_type(qa.answer_type)
+        type_words = kind.type_words if kind else None
         topic = TermWeights(
             {t: w for t, w in tw.weights.items() if not (type_words and type_words.search(t))},
             {t: f for t, f in tw.forms.items() if not (type_words and type_words.search(t))},
@@ -149,10 +154,10 @@ class HybridRetriever:
             # The kind of answer asked for must stand in a sentence about the question's topic.
             sents = [sp.text for sp in sentences(text)]
             best_sent = max((topic.cover(x) for x in sents), default=0.0)
-            return any(qa.answer_pattern.search(x) and topic.cover(x) >= 0.5 * best_sent for x in sents if topic.cover(x) > 0)
+            return any(qa.answer_pattern.search(x) and topic.cover(x) >= g.topic_sentence_factor * best_sent for x in sents if topic.cover(x) > 0)
 
         reason = ""
-        if any(is_place(t) and lex.doc_freq(t) == 0 for t in qa.terms):
+        if any(is_place(t, rules) and lex.doc_freq(t) == 0 for t in qa.terms):
             reason = "place"
         elif not any(passes(t) for t in answer_texts):
             reason = "answer_type" if qa.answer_type else "number"

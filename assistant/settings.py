@@ -68,6 +68,10 @@ class Settings(BaseSettings):
     answerer: Literal["extractive", "llm"] = Field(default="extractive", description="extractive (no LLM) or llm.")
     max_answer_chars: int = Field(default=320, description="Length budget of an extractive answer (enumerations get twice).")
     max_question_chars: int = Field(default=500, description="Longer questions are rejected with 422.")
+    rules_path: Path = Field(
+        default=Path(__file__).resolve().parent / "data" / "rules.yaml",
+        description="Question/gate/answer rules YAML (word lists, patterns, weights); default the packaged file.",
+    )
 
     # optional LLM (OpenAI-compatible endpoint)
     llm_base_url: str = Field(default="", description="OpenAI-compatible endpoint, e.g. http://127.0.0.1:9000/v1 (LLM answerer, judge, measure extraction).")
@@ -128,6 +132,7 @@ class Settings(BaseSettings):
                 "corpus_dir": self.corpus_dir.expanduser().resolve(),
                 "data_dir": self.data_dir.expanduser().resolve(),
                 "prompts_dir": self.prompts_dir.expanduser().resolve(),
+                "rules_path": self.rules_path.expanduser().resolve(),
             }
         )
 

@@ -13,13 +13,8 @@ from typing import Any
 
 import numpy as np
 
-STOPWORDS = frozenset(
-    """的 了 是 在 和 与 及 或 等 有 为 对 于 将 把 被 这 那 其 之 以 而 并 也 都 就 还 又 从 向 到 由 给
-    吗 呢 吧 啊 呀 么 嘛 请问 请 什么 哪些 哪个 哪几 哪几项 哪里 哪儿 哪 几 几项 几个 多少 如何 怎么 怎样 怎么样
-    是否 是不是 有没有 能否 能不能 可以 可否 能 会 要 想 需要 应该 具体 主要 一下 一些 哪些方面 方面 内容 情况
-    我们 你们 我 你 他 她 它 他们 公司 一家 这个 那个 这些 那些 上述 该 此 有关 相关 关于 通过 进行 开展 推动 做 做好 加强 进一步
-    怎么办 为什么 干什么 做什么 是什么 指什么 有哪些 包括 包含 涉及 提到 提出 说 讲 写 文件 规定 政策 里 中 上 下 内 吗？""".split()
-)
+from assistant.rules import LexicalRules, default_rules
+
 _TOKEN_OK = re.compile(r"[\w\u4e00-\u9fff]")
 
 log = logging.getLogger(__name__)
@@ -45,32 +40,36 @@ def _tokenizer() -> Any:
         return _build_tokenizer()
 
 
-# jieba tags of words that phrase a question rather than name its topic (see ``assistant.question``).
-PHRASING_TAGS = frozenset("d r m mq q t f c p u uj ul y e o z zg".split())
+def _default_lexical() -> LexicalRules:
+    """The ``lexical`` rules when a caller passes none: BM25 at ingest and query time must tokenise alike."""
+    return default_rules().lexical
 
 
-@lru_cache(maxsize=1)
-def _phrasing_words() -> frozenset[str]:
-    """Dictionary words jieba tags as adverb, pronoun, numeral, time word … (read from its dict file, ~28k words)."""
+@lru_cache(maxsize=4)
+def _phrasing_words(tags: frozenset[str]) -> frozenset[str]:
+    """Dictionary words jieba tags with one of ``tags`` (rules ``lexical.phrasing_tags``: adverb, pronoun,
+    numeral, time word …), read from its dict file (~28k words)."""
     words = set()
     with _build_tokenizer().get_dict_file() as fh:  # callers hold _init_lock
         for raw in fh:
             parts = raw.decode("utf-8").split()
-            if len(parts) == 3 and parts[2] in PHRASING_TAGS:
+            if len(parts) == 3 and parts[2] in tags:
                 words.add(parts[0])
     return frozenset(words)
 
 
-def warm_up() -> None:
+def warm_up(rules: LexicalRules | None = None) -> None:
     _tokenizer()
+    tags = (rules or _default_lexical()).phrasing_tags
     with _init_lock:
-        _phrasing_words()
+        _phrasing_words(tags)
 
 
-def phrasing_word(word: str) -> bool:
-    """True for a dictionary word of a function class (``PHRASING_TAGS``): 到底, 那块, 明天, 每次 …"""
+def phrasing_word(word: str, rules: LexicalRules | None = None) -> bool:
+    """True for a dictionary word of a function class (rules ``lexical.phrasing_tags``): 到底, 那块, 明天, 每次 …"""
+    tags = (rules or _default_lexical()).phrasing_tags
     with _init_lock:
-        return word in _phrasing_words()
+        return word in _phrasing_words(tags)
 
 
 def known_word(word: str) -> int:
@@ -78,18 +77,20 @@ def known_word(word: str) -> int:
     return int(_tokenizer().FREQ.get(word) or 0)
 
 
-def tokenize(text: str, search_mode: bool = True) -> list[str]:
-    """Lower-cased jieba tokens without punctuation and stop words (search mode adds sub-words)."""
+def tokenize(text: str, search_mode: bool = True, rules: LexicalRules | None = None) -> list[str]:
+    """Lower-cased jieba tokens without punctuation and stop words (rules ``lexical.stopwords``; search mode adds
+    sub-words)."""
+    stopwords = (rules or _default_lexical()).stopwords
     tok = _tokenizer()
     with _tok_lock:
         words = tok.lcut_for_search(text) if search_mode else tok.lcut(text)
-    return [w.lower() for w in (w.strip() for w in words) if w and _TOKEN_OK.search(w) and w not in STOPWORDS]
+    return [w.lower() for w in (w.strip() for w in words) if w and _TOKEN_OK.search(w) and w not in stopwords]
 
 
-def salient_terms(question: str) -> list[str]:
+def salient_terms(question: str, rules: LexicalRules | None = None) -> list[str]:
     """Content words of a question (precise mode, de-duplicated, order kept)."""
     seen: dict[str, None] = {}
-    for w in tokenize(question, search_mode=False):
+    for w in tokenize(question, search_mode=False, rules=rules):
         if len(w) >= 2 or not w.isascii():
             seen.setdefault(w, None)
     return list(seen)

@@ -78,8 +78,17 @@ def _chunks(data_dir: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 
 
-def _dense(chunk: dict) -> str:
-    return f"{chunk['heading']}\n{chunk['text']}" if chunk["heading"] else chunk["text"]
+def _embedded(chunks: list[dict]) -> set[str]:
+    """Every text ingest embeds for these chunks: each chunk's dense text and each of its sentences."""
+    from assistant.answer.text import content_spans
+    from assistant.types import Chunk
+
+    out = set()
+    for raw in chunks:
+        c = Chunk.model_validate(raw)
+        out.add(c.dense_text())
+        out.update(sp.text for sp in content_spans(c.text, c.section))
+    return out
 
 
 def test_rerun_and_edit_embed_only_new_texts(tmp_path: Path, corpus_copy: Path, warm_embeddings) -> None:
@@ -92,7 +101,7 @@ def test_rerun_and_edit_embed_only_new_texts(tmp_path: Path, corpus_copy: Path, 
     assert first.changed and sorted(first.added) == sources and not first.skipped
     chunks1 = _chunks(settings.data_dir)
     assert first.chunks == len(chunks1) and first.documents == 3
-    assert first.embedded == len({_dense(c) for c in chunks1}) == embeddings.embedded_texts
+    assert first.embedded == len(_embedded(chunks1)) == embeddings.embedded_texts
     pointer1 = (settings.data_dir / "current.json").read_text()
 
     again = run_ingest(settings, embeddings=embeddings)
@@ -108,7 +117,7 @@ def test_rerun_and_edit_embed_only_new_texts(tmp_path: Path, corpus_copy: Path, 
     chunks2 = _chunks(settings.data_dir)
     assert edited.changed and edited.generation != first.generation
     assert edited.updated == [REPLY] and sorted(edited.unchanged) == sorted([PLAN, EXTRA])
-    new_texts = {_dense(c) for c in chunks2 if c["source"] == REPLY} - {_dense(c) for c in chunks1}
+    new_texts = _embedded([c for c in chunks2 if c["source"] == REPLY]) - _embedded(chunks1)
     reply_chunks = [c for c in chunks2 if c["source"] == REPLY]
     assert 1 <= edited.embedded == len(new_texts) < len(reply_chunks)
     assert any("领导高度认可，并在全市推广应用。" in c["text"] for c in reply_chunks)
@@ -119,7 +128,8 @@ def test_rerun_and_edit_embed_only_new_texts(tmp_path: Path, corpus_copy: Path, 
 
     assert ids(chunks2, PLAN) == ids(chunks1, PLAN) and ids(chunks2, EXTRA) == ids(chunks1, EXTRA)
     changed_ids = set(ids(chunks2, REPLY)) - set(ids(chunks1, REPLY))
-    assert len(changed_ids) == len(new_texts)
+    new_chunk_texts = {c["text"] for c in chunks2 if c["source"] == REPLY} - {c["text"] for c in chunks1}
+    assert len(changed_ids) == len(new_chunk_texts) == 1  # one chunk and its edited sentence were embedded
 
 
 def test_deleted_file_leaves_vector_and_lexical_index(tmp_path: Path, corpus_copy: Path, warm_embeddings) -> None:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from assistant.answer.extractive import METADATA_FIELDS
+from assistant.answer.strategies.metadata import evidence
 from assistant.ingest.clean import clean_blocks
 from assistant.ingest.loaders import Block
 from assistant.ingest.metadata import extract_metadata
+from assistant.rules import load_rules
 from assistant.types import Document
 
 RAW = """上海市某区科学技术委员会文件
@@ -22,7 +23,8 @@ RAW = """上海市某区科学技术委员会文件
 
 
 def _finder(label: str):
-    return next(find for lbl, _, find in METADATA_FIELDS if lbl == label)
+    field = next(f for f in load_rules().answer.metadata.fields if f.label == label)
+    return lambda doc: evidence(field, doc)
 
 
 def _doc() -> Document:

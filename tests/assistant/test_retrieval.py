@@ -130,7 +130,10 @@ def test_adaptive_mode_skips_dense_only_when_bm25_covers_the_question(bot) -> No
 def test_colloquial_phrasing_words_weigh_less_than_topic_words(bot) -> None:
     """Light verbs and function words the corpus never uses ("搞", "到底", "明天") weigh a quarter; an unused noun
     or content verb ("停车场", "下雨") keeps full weight, so it still sinks the coverage of an off-topic question."""
-    from assistant.question import PHRASING_WEIGHT, analyse, weigh
+    from assistant.question import analyse, weigh
+    from assistant.rules import load_rules
+
+    PHRASING_WEIGHT = load_rules().question.phrasing_weight
 
     lex = bot.snapshot().lexical
     tw = weigh(analyse("长宁园到底谁在搞停车场？明天会下雨吗？"), lex, {})

@@ -1,0 +1,100 @@
+"""What every answering strategy takes (``AnswerContext``) and gives back (``Draft``).
+
+A strategy is a class with a ``name`` and ``draft(ctx) -> Draft | None``:
+
+- ``None``: the question is not this strategy's kind; the answerer tries the next one.
+- a ``Draft`` with citations: the answer (text with ``[n]`` markers), verified against the documents next.
+- ``Draft.nothing()`` (no citations): the question is this strategy's kind but the passages hold no answer;
+  the answerer refuses instead of letting a later strategy answer something else (a "第三项" question never
+  gets a different item).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Protocol
+
+from assistant.answer.text import Span
+from assistant.index.lexical import LexicalIndex
+from assistant.question import QuestionAnalysis, TermWeights
+from assistant.rules import Rules
+from assistant.settings import Settings
+from assistant.types import Chunk, Citation, Document, Hit
+
+
+@dataclass
+class Draft:
+    text: str
+    citations: list[Citation] = field(default_factory=list)
+
+    @classmethod
+    def nothing(cls) -> Draft:
+        return cls("", [])
+
+    @property
+    def empty(self) -> bool:
+        return not self.citations
+
+
+@dataclass
+class Scored:
+    """A sentence of one of the top passages and how well it answers the question."""
+
+    hit_rank: int
+    hit: Hit
+    span: Span
+    score: float
+
+
+@dataclass
+class AnswerContext:
+    question: str
+    analysis: QuestionAnalysis
+    weights: TermWeights
+    hits: list[Hit]
+    documents: dict[str, Document]
+    chunks: dict[str, Chunk]  # every chunk of the snapshot, by id
+    lexical: LexicalIndex
+    synonyms: dict[str, frozenset[str]]
+    rules: Rules
+    settings: Settings
+    embed: Callable[[str], Sequence[float]] | None = None  # query embedder, when a strategy wants one
+
+    @cached_property
+    def scored(self) -> list[Scored]:
+        """The top passages' sentences, scored once (the ordinal, table and sentence strategies share them)."""
+        from assistant.answer.strategies.sentence import score_sentences
+
+        return score_sentences(self)
+
+
+class Strategy(Protocol):
+    name: str
+
+    def draft(self, ctx: AnswerContext) -> Draft | None: ...
+
+
+def citation(chunk: Chunk, n: int, quote: str, *, section: str | None = None, source: str | None = None) -> Citation:
+    return Citation(
+        n=n, source=source or chunk.source, title=chunk.title, doc_number=chunk.doc_number, date=chunk.date,
+        section=chunk.section if section is None else section, quote=quote, chunk_id=chunk.id,
+    )
+
+
+def quotes_draft(groups: list[tuple[Hit, str]]) -> Draft:
+    """Quotes, one a line, each followed by its marker."""
+    citations: list[Citation] = []
+    parts: list[str] = []
+    for hit, text in groups:
+        n = len(citations) + 1
+        citations.append(citation(hit.chunk, n, text))
+        parts.append(f"{text}[{n}]")
+    return Draft("\n".join(parts), citations)
+
+
+def span_text(sents: list[Scored], lo: int, hi: int) -> str:
+    """The verbatim chunk text from sentence ``lo`` to sentence ``hi`` (same chunk)."""
+    chunk_text = sents[lo].hit.chunk.text
+    return chunk_text[sents[lo].span.start : sents[hi].span.end]

@@ -1,0 +1,78 @@
+"""Metadata strategy: questions about a document itself (文号, 签发人, 联系人/电话, 通讯地址, 成文日期, 发文机关)
+are answered from the line of the top document that holds it (header, signature block), not from body text.
+
+The fields, in order, are ``answer.metadata.fields`` in the rules file; each says where its evidence stands:
+``own_doc_number`` (the 文号 ingest extracted, not one the text cites), ``signing_date`` (the last date alone
+on its line, the 成文日期 ingest took) or ``line`` (the first line matching its pattern).
+"""
+
+from __future__ import annotations
+
+import re
+
+from assistant.answer.strategies.base import AnswerContext, Draft, citation
+from assistant.ingest.headings import DATE_LINE
+from assistant.ingest.metadata import DOC_NUMBER, normalize_doc_number
+from assistant.prompts import render
+from assistant.rules import MetadataField
+from assistant.types import Document
+
+
+def own_doc_number(doc: Document) -> re.Match[str] | None:
+    """Where the document's own 文号 (as ingest extracted it) stands in its text, not a 文号 it cites."""
+    return next((m for m in DOC_NUMBER.finditer(doc.text) if normalize_doc_number(m) == doc.meta.doc_number), None)
+
+
+def signing_date(doc: Document) -> re.Match[str] | None:
+    """The last date standing alone on its line: the 成文日期 ingest took as the document's date."""
+    last = None
+    for line in re.finditer(r"[^\n]+", doc.text):
+        if DATE_LINE.match(line.group(0)):
+            last = line
+    return last
+
+
+def evidence(field: MetadataField, doc: Document) -> re.Match[str] | None:
+    """Where ``field``'s evidence stands in ``doc``'s text."""
+    if field.evidence == "own_doc_number":
+        return own_doc_number(doc)
+    if field.evidence == "signing_date":
+        return signing_date(doc)
+    assert field.pattern is not None  # validated at load
+    return field.pattern.search(doc.text)
+
+
+class MetadataStrategy:
+    name = "metadata"
+
+    def draft(self, ctx: AnswerContext) -> Draft | None:
+        if not ctx.analysis.metadata_field:
+            return None
+        rules = ctx.rules.answer.metadata
+        query = ctx.analysis.text
+        top = ctx.hits[0]
+        doc = ctx.documents.get(top.chunk.source)
+        if doc is None:
+            return None
+        for field in rules.fields:
+            if not field.question.search(query):
+                continue
+            # A date question about a passage ("哪年发布实施") is a content question, not metadata.
+            if field.content is not None and field.content.search(query) and not (
+                field.document is not None and field.document.search(query)
+            ):
+                return None
+            m = evidence(field, doc)
+            if m:
+                # Cite the chunk that holds the line (usually the header or the signature block).
+                holder = next(
+                    (c for c in ctx.chunks.values()
+                     if c.source == doc.meta.source and c.start <= m.start() < c.start + len(c.text)),
+                    top.chunk,
+                )
+                quote = m.group(0).strip()
+                value = rules.value_prefix.sub("", quote)
+                text = render(ctx.settings.prompts_dir, "metadata_answer", title=holder.title, label=field.label,
+                              evidence=value, n=1)
+                return Draft(text, [citation(holder, 1, quote)])
+        return None

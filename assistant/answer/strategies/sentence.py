@@ -1,0 +1,124 @@
+"""Sentence strategy: the sentences of the top passages that best answer the question (the default).
+
+A sentence scores the weighted share of the question's salient terms in its title + section + itself, plus
+``own_weight`` × its own share, plus a small bonus for the passage's rank; very short sentences lose points.
+The best sentence is widened: a short lead or a "…如下：" sentence takes the next one, an enumeration
+question takes the whole 一是/二是 run, and neighbours that score nearly as well join (contiguous, within the
+length budget). A second passage is added only when it answers a part of the question the first does not.
+"""
+
+from __future__ import annotations
+
+from assistant.answer.strategies.base import AnswerContext, Draft, Scored, quotes_draft, span_text
+from assistant.answer.text import content_spans
+from assistant.ingest.headings import visual_len
+from assistant.question import cn_to_int
+from assistant.rules import EnumerationRules
+from assistant.types import Hit
+
+
+def score_sentences(ctx: AnswerContext) -> list[Scored]:
+    r = ctx.rules.answer.sentence
+    tw = ctx.weights
+    top = r.top_passages
+    scored: list[Scored] = []
+    for rank, hit in enumerate(ctx.hits[:top]):
+        context = f"{hit.chunk.title}\n{hit.chunk.section}\n"
+        for span in content_spans(hit.chunk.text, hit.chunk.section):
+            # The heading and title answer part of the question for every sentence below them;
+            # the sentence's own coverage decides between them.
+            score = tw.cover(context + span.text) + r.own_weight * tw.cover(span.text) + r.rank_bonus * (1 - rank / top)
+            if visual_len(span.text) < r.short_sentence_chars:
+                score -= r.short_sentence_penalty
+            scored.append(Scored(rank, hit, span, score))
+    return scored
+
+
+def item_number(text: str, rules: EnumerationRules) -> int:
+    """The number of a 一是 / （一） list item starting ``text``, or 0."""
+    m = rules.item.search(text[: rules.item_head_chars]) or rules.paren_item.match(text)
+    return cn_to_int(m.group(1)) if m else 0
+
+
+def enumeration_span(sents: list[Scored], idx: int, rules: EnumerationRules) -> tuple[int, int]:
+    """Widen to the run of 一是/二是… items (or the （一）（二） items) around the best sentence."""
+
+    def item_no(s: Scored) -> int:
+        return item_number(s.span.text, rules)
+
+    lo = hi = idx
+    if any(item_no(s) for s in sents):
+        first_items = [i for i, s in enumerate(sents) if item_no(s) == 1]
+        if first_items:
+            start = max([i for i in first_items if i <= idx] or [first_items[0]])
+            lo = min(lo, start)
+            hi = max(hi, start)
+            expected = 2
+            for i in range(start + 1, len(sents)):
+                n = item_no(sents[i])
+                if n == expected:
+                    hi, expected = i, expected + 1
+                elif n:
+                    break
+            # the sentence introducing the list, if it is right before the first item
+            if lo > 0 and sents[lo - 1].span.text.endswith(rules.intro_endings) and lo == start and item_no(sents[lo]) == 1 \
+                    and rules.intro_word in sents[lo - 1].span.text:
+                lo -= 1
+    return lo, hi
+
+
+def best_sentence(scored: list[Scored]) -> Scored:
+    return max(scored, key=lambda s: s.score)
+
+
+class SentenceStrategy:
+    name = "sentence"
+
+    def draft(self, ctx: AnswerContext) -> Draft | None:
+        groups = self.extract(ctx)
+        return quotes_draft(groups) if groups else Draft.nothing()
+
+    def extract(self, ctx: AnswerContext) -> list[tuple[Hit, str]]:
+        scored = ctx.scored
+        if not scored:
+            return []
+        r = ctx.rules.answer.sentence
+        tw = ctx.weights
+        enumeration = ctx.analysis.enumeration
+
+        best = best_sentence(scored)
+        chunk_sents = [s for s in scored if s.hit is best.hit]
+        idx = chunk_sents.index(best)
+        lo = hi = idx
+        limit = ctx.settings.max_answer_chars * (r.enumeration_budget_factor if enumeration else 1)
+        if enumeration:
+            lo, hi = enumeration_span(chunk_sents, idx, ctx.rules.answer.enumeration)
+        # A short lead sentence, or one that announces a list ("…如下：") needs the next sentence.
+        while hi + 1 < len(chunk_sents) and (
+            visual_len(span_text(chunk_sents, lo, hi)) < r.lead_chars or chunk_sents[hi].span.text.endswith(r.lead_endings)
+        ):
+            hi += 1
+        # Neighbours that also answer the question join the quote (kept contiguous).
+        while hi + 1 < len(chunk_sents) and chunk_sents[hi + 1].score >= r.neighbour_factor * best.score and \
+                len(span_text(chunk_sents, lo, hi + 1)) <= limit:
+            hi += 1
+        groups = [(best.hit, span_text(chunk_sents, lo, hi))]
+
+        # A second passage only when it answers a part of the question that the first does not.
+        first = groups[0][1]
+        covered = tw.found(f"{best.hit.chunk.title}\n{best.hit.chunk.section}\n{first}")
+        others = []
+        for s in scored:
+            if s.hit is best.hit or s.score < r.second_passage_factor * best.score or s.span.text in first:
+                continue
+            new_terms = tw.found(s.span.text) - covered
+            gain = sum(tw.weights[t] for t in new_terms) / (tw.total or 1.0)
+            if gain >= r.second_passage_gain:
+                others.append((gain, s))
+        if others:
+            second = max(others, key=lambda g: (g[0], g[1].score))[1]
+            groups.append((second.hit, second.span.text))
+        return groups
+
+
+__all__ = ["SentenceStrategy", "best_sentence", "enumeration_span", "item_number", "score_sentences"]

@@ -1,0 +1,88 @@
+"""The rules file: the packaged one loads and is cached; mistakes fail naming the file and the line."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from assistant.question import analyse
+from assistant.rules import PACKAGED, Rules, RulesError, load_rules, parse_rules
+from assistant.settings import Settings
+
+TEXT = PACKAGED.read_text(encoding="utf-8")
+
+
+def _line_of(text: str, needle: str) -> int:
+    return next(i for i, line in enumerate(text.splitlines(), 1) if needle in line)
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "rules.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_packaged_rules_load_typed_and_compiled() -> None:
+    rules = load_rules()
+    assert isinstance(rules, Rules)
+    assert load_rules() is rules and load_rules(PACKAGED) is rules  # cached per path
+    assert isinstance(rules.question.enumeration, re.Pattern)
+    assert "请问" in rules.lexical.stopwords and "d" in rules.lexical.phrasing_tags
+    assert [t.name for t in rules.question.answer_types][:2] == ["amount", "rate"]
+    assert rules.answer.metadata.fields[-1].pattern.flags & re.M  # multiline: true is compiled with re.M
+    assert rules.gate.dense_skip_passages == 2 and rules.question.phrasing_weight == 0.25
+
+
+def test_settings_point_at_the_packaged_file_and_honour_the_env(monkeypatch, tmp_path) -> None:
+    assert Settings().rules_path.resolve() == PACKAGED
+    path = _write(tmp_path, TEXT)
+    monkeypatch.setenv("ASSISTANT_RULES_PATH", str(path))
+    assert Settings().rules_path == path
+    assert load_rules(Settings().rules_path) is not load_rules()
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "needle", "message"),
+    [
+        ("enumeration: '哪些|", "enumeration: '(哪些|", "enumeration:", "正则表达式无效"),  # unbalanced (
+        ("  top_passages: 3\n  # 拒答", "  top_passages: 3\n  top_pasages: 4\n  # 拒答", "top_pasages", "不认识的字段"),
+        ("phrasing_weight: 0.25", "phrasing_weight: 1.5", "phrasing_weight", "数值过大"),
+        ("ordinal: '第([一二三四五六七八九十\\d]{1,2})", "ordinal: '第(?:[一二三四五六七八九十\\d]{1,2})", "  ordinal: '第", "捕获组"),
+        ("evidence: line\n        pattern: '签发人", "evidence: line\n        patern: '签发人", "patern", "不认识的字段"),
+    ],
+)
+def test_mistakes_name_the_file_and_line(tmp_path, old, new, needle, message) -> None:
+    assert old in TEXT
+    text = TEXT.replace(old, new, 1)
+    path = _write(tmp_path, text)
+    with pytest.raises(RulesError) as err:
+        load_rules(path)
+    msg = str(err.value)
+    assert str(path) in msg and f"第 {_line_of(text, needle)} 行" in msg and message in msg, msg
+    assert err.value.hint  # what to do about it
+
+
+def test_a_metadata_line_field_needs_a_pattern() -> None:
+    text = TEXT.replace("        pattern: '签发人\\s*[:：]\\s*\\S+'\n", "", 1)
+    assert text != TEXT
+    with pytest.raises(RulesError, match="需要 pattern"):
+        parse_rules(text, "x.yaml")
+
+
+def test_not_yaml_and_missing_file() -> None:
+    with pytest.raises(RulesError, match="bad.yaml 第 3 行不是有效的 YAML"):
+        parse_rules("version: 1\nquestion: [\n", "bad.yaml")
+    with pytest.raises(RulesError, match="找不到规则文件"):
+        load_rules("/nonexistent/rules.yaml")
+
+
+def test_code_reads_the_rules_it_is_given() -> None:
+    """A seam: changed rules change the analysis without touching code."""
+    rules = load_rules()
+    assert "孵化器" in analyse("孵化器有哪些？", rules).terms
+    q = rules.question.model_copy(update={"frame_words": rules.question.frame_words | {"孵化器"}})
+    custom = rules.model_copy(update={"question": q})
+    assert "孵化器" not in analyse("孵化器有哪些？", custom).terms
+    assert analyse("孵化器有哪些？", rules).terms  # the packaged rules are untouched
