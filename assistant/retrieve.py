@@ -5,8 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from assistant.answer.text import sentences
 from assistant.index.lexical import known_word
+from assistant.index.sentences import unit
 from assistant.index.snapshot import Snapshot
 from assistant.question import QuestionAnalysis, TermWeights, analyse, is_phrasing, weigh
 from assistant.rules import Rules, load_rules
@@ -29,6 +32,7 @@ class Retrieval:
     gate: Gate
     analysis: QuestionAnalysis  # the query understood once, shared by the gate and the answerer
     weights: TermWeights
+    query_vector: np.ndarray | None = None  # unit vector of the query, when the dense side embedded it
 
 
 def _where(filters: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -76,10 +80,12 @@ class HybridRetriever:
         qa = analyse(query, self.rules)
         tw = weigh(qa, snap.lexical, self.synonyms(), self.rules)
         lexical = snap.lexical.search(self.expand(query, qa), s.candidate_k, allowed)
+        vector: list[float] | None = None
         if s.dense_mode == "adaptive" and self._lexically_complete(tw, lexical):
             dense: list[tuple[str, float]] = []  # every salient term is already in BM25's top passages
         else:
-            dense = snap.vector.search(self.embeddings.embed_query(query), s.candidate_k, _where(filters))
+            vector = self.embeddings.embed_query(query)
+            dense = snap.vector.search(vector, s.candidate_k, _where(filters))
 
         fused: dict[str, Hit] = {}
         for rank, (cid, sim) in enumerate(dense, 1):
@@ -95,7 +101,7 @@ class HybridRetriever:
             hit.score += s.lexical_weight / (s.rrf_k + rank)
             hit.lexical_score, hit.lexical_rank = bm25, rank
         hits = sorted(fused.values(), key=lambda h: h.score, reverse=True)[:top_k]
-        return Retrieval(query, hits, self.gate(qa, tw, hits, dense), qa, tw)
+        return Retrieval(query, hits, self.gate(qa, tw, hits, dense), qa, tw, unit(vector) if vector is not None else None)
 
     def _lexically_complete(self, tw: TermWeights, lexical: list[tuple[str, float]]) -> bool:
         g = self.rules.gate

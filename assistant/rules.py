@@ -26,6 +26,7 @@ from pydantic import (
     model_validator,
 )
 
+from assistant.answer.qualifiers import QualifierRules as _QualifierRules
 from assistant.errors import ConfigError
 
 PACKAGED = Path(__file__).resolve().parent / "data" / "rules.yaml"
@@ -134,6 +135,22 @@ class GateRules(_Strict):
 
 
 # ---- answer -----------------------------------------------------------------------------------------------
+class QualifierRules(_QualifierRules):
+    """Qualifier slots (``assistant.answer.qualifiers``), validated like the rest of the file."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @field_validator("patterns")
+    @classmethod
+    def _patterns_compile(cls, v: dict[str, str]) -> dict[str, str]:
+        for slot, pattern in v.items():
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"{slot}: 无效的正则（{exc}）") from exc
+        return v
+
+
 class SentenceRules(_Strict):
     top_passages: int = Field(ge=1)
     own_weight: float = Field(ge=0.0)
@@ -204,6 +221,7 @@ class RefusalRules(_Strict):
 
 
 class AnswerRules(_Strict):
+    qualifiers: QualifierRules
     sentence: SentenceRules
     enumeration: EnumerationRules
     structure: StructureRules

@@ -72,6 +72,10 @@ class Settings(BaseSettings):
         default=Path(__file__).resolve().parent / "data" / "rules.yaml",
         description="Question/gate/answer rules YAML (word lists, patterns, weights); default the packaged file.",
     )
+    scoring_path: Path = Field(
+        default=Path(__file__).resolve().parent / "data" / "fitted.json",
+        description="Fitted sentence/decision models (written by `assistant eval --fit`); no file there = the rules' hand weights.",
+    )
 
     # optional LLM (OpenAI-compatible endpoint)
     llm_base_url: str = Field(default="", description="OpenAI-compatible endpoint, e.g. http://127.0.0.1:9000/v1 (LLM answerer, judge, measure extraction).")
@@ -133,6 +137,7 @@ class Settings(BaseSettings):
                 "data_dir": self.data_dir.expanduser().resolve(),
                 "prompts_dir": self.prompts_dir.expanduser().resolve(),
                 "rules_path": self.rules_path.expanduser().resolve(),
+                "scoring_path": self.scoring_path.expanduser().resolve(),
             }
         )
 

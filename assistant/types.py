@@ -126,6 +126,9 @@ class Answer(BaseModel):
     timings_ms: dict[str, float] = Field(default_factory=dict)
     standalone_question: str | None = None  # set when a follow-up was rewritten
     refusal_reason: str | None = None
+    # A refusal that found a near miss: what the documents do say instead (文件只规定了市级……), cited here
+    # rather than in ``citations`` (a refusal has none: it does not answer the question asked).
+    related: list[Citation] | None = None
 
 
 class Gate(BaseModel):

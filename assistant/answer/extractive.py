@@ -18,6 +18,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from assistant.answer.citations import verify
+from assistant.answer.decision import Decision, decide
+from assistant.answer.scoring import FittedScoring, load_fitted
 from assistant.answer.strategies import DEFAULT_ORDER, AnswerContext, Draft, Strategy
 from assistant.index.lexical import LexicalIndex
 from assistant.index.snapshot import Snapshot
@@ -26,6 +28,13 @@ from assistant.retrieve import Retrieval
 from assistant.rules import Rules, load_rules
 from assistant.settings import Settings
 from assistant.types import Answer, Context, Document
+
+# Strategies whose drafts the fitted decision checks (answers quoted from the text itself).
+DECIDED = frozenset({"table", "sentence"})
+
+
+def decision_evidence(draft: Draft) -> str:
+    return "\n".join(f"{c.title}\n{c.section}\n{c.quote}" for c in draft.citations)
 
 
 class ExtractiveAnswerer:
@@ -38,6 +47,7 @@ class ExtractiveAnswerer:
         *,
         strategies: Sequence[Strategy] | None = None,
         embed: Callable[[str], Sequence[float]] | None = None,
+        fitted: FittedScoring | None | bool = True,
     ) -> None:
         self.settings = settings
         self.snapshot = snapshot
@@ -46,6 +56,8 @@ class ExtractiveAnswerer:
         self.rules = rules or load_rules(settings.rules_path)
         self.strategies: tuple[Strategy, ...] = tuple(strategies) if strategies is not None else tuple(s() for s in DEFAULT_ORDER)
         self.embed = embed
+        # True: the fitted models at settings.scoring_path (none there: the rules' hand weights); False: none.
+        self.fitted = load_fitted(settings.scoring_path) if fitted is True else (fitted or None)
 
     # ---- public -------------------------------------------------------------------------------------
     def answer(self, question: str, retrieval: Retrieval, documents: dict[str, Document]) -> Answer:
@@ -54,20 +66,32 @@ class ExtractiveAnswerer:
             Context(rank=i, chunk_id=h.chunk.id, source=h.chunk.source, section=h.chunk.section, text=h.chunk.text, score=round(h.score, 6))
             for i, h in enumerate(hits, 1)
         ]
-        if not retrieval.gate.passed or not hits:
+        if not hits:
             return self._refuse(question, retrieval, contexts)
         ctx = self.context(question, retrieval, documents)
+        learned = ctx.fitted is not None
         for strategy in self.strategies:
+            # With the fitted decision, content answers are decided on their evidence, and the retrieval gate's
+            # verdict is one of its features; structure/metadata/ordinal answers still need the gate.
+            decided = learned and strategy.name in DECIDED
+            if not retrieval.gate.passed and not decided:
+                continue
             draft = strategy.draft(ctx)
-            if draft is not None:
-                return self._finish(question, draft, documents, contexts, retrieval)
+            if draft is None:
+                continue
+            if decided and not draft.empty:
+                decision = decide(ctx, draft)
+                if not decision.answer:
+                    return self._refuse(question, retrieval, contexts, decision=decision, draft=draft)
+            return self._finish(question, draft, documents, contexts, retrieval)
         return self._refuse(question, retrieval, contexts)
 
     def context(self, question: str, retrieval: Retrieval, documents: dict[str, Document]) -> AnswerContext:
         return AnswerContext(
             question=question, analysis=retrieval.analysis, weights=retrieval.weights, hits=retrieval.hits,
             documents=documents, chunks=self.snapshot.chunks, lexical=self.lexical, synonyms=self.synonyms,
-            rules=self.rules, settings=self.settings, embed=self.embed,
+            rules=self.rules, settings=self.settings, embed=self.embed, fitted=self.fitted,
+            sentence_index=self.snapshot.sentences, gate=retrieval.gate, query_vector=retrieval.query_vector,
         )
 
     def _finish(
@@ -79,15 +103,33 @@ class ExtractiveAnswerer:
         return Answer(question=question, answer=answer_text, grounded=True, citations=citations, contexts=contexts)
 
     # ---- refusal ------------------------------------------------------------------------------------
-    def _refuse(self, question: str, retrieval: Retrieval, contexts: list[Context]) -> Answer:
+    def _refuse(
+        self, question: str, retrieval: Retrieval, contexts: list[Context], *,
+        decision: Decision | None = None, draft: Draft | None = None,
+    ) -> Answer:
         closest: list[dict[str, str]] = []
         for h in retrieval.hits:
             if all(d["source"] != h.chunk.source for d in closest):
                 closest.append({"source": h.chunk.source, "title": h.chunk.title, "doc_number": h.chunk.doc_number})
         r = self.rules.answer.refusal
+        instead, related = None, None
+        if decision is not None and decision.mismatches and draft is not None and draft.citations:
+            m = decision.mismatches[0]
+            first = draft.citations[0].model_copy(update={"n": 1})
+            instead, related = {"asked": m.asked, "found": m.found, "quote": first.quote}, [first]
+        missing = retrieval.gate.missing_terms[: r.missing_terms]
+        if decision is not None and not missing:
+            found = retrieval.weights.found(decision_evidence(draft)) if draft is not None else set()
+            missing = [t for t in retrieval.analysis.terms if t not in found][: r.missing_terms]
         text = render(
             self.settings.prompts_dir, "refusal", question=question.strip().rstrip("？?"),
-            missing=retrieval.gate.missing_terms[: r.missing_terms], closest=closest[: r.closest_documents],
+            missing=missing, closest=closest[: r.closest_documents], instead=instead,
         )
-        reason = "no_passages" if not retrieval.hits else "relevance_gate"
-        return Answer(question=question, answer=text, grounded=False, citations=[], contexts=contexts, refusal_reason=reason)
+        if not retrieval.hits:
+            reason = "no_passages"
+        elif decision is not None:
+            reason = "qualifier_mismatch" if instead else "evidence"
+        else:
+            reason = "relevance_gate"
+        return Answer(question=question, answer=text, grounded=False, citations=[], contexts=contexts,
+                      refusal_reason=reason, related=related)

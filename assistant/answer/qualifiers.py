@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from pydantic import BaseModel, Field
 
@@ -32,7 +33,12 @@ class QualifierRules(BaseModel):
     head_exceptions: list[str] = Field(default_factory=list)
 
     def compiled(self) -> dict[str, re.Pattern[str]]:
-        return {slot: re.compile(p) for slot, p in self.patterns.items()}
+        return _compile(tuple(self.patterns.items()))
+
+
+@lru_cache(maxsize=32)
+def _compile(patterns: tuple[tuple[str, str], ...]) -> dict[str, re.Pattern[str]]:
+    return {slot: re.compile(p) for slot, p in patterns}
 
 
 @dataclass(frozen=True)

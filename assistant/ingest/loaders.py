@@ -57,6 +57,7 @@ def load_md(path: Path) -> list[Block]:
     tokens = MarkdownIt("commonmark").enable("table").parse(text)
     blocks: list[Block] = []
     heading_level = 0
+    row: list[str] | None = None  # cells of the table row being read
     item_marker = ""  # '2. ' of an ordered list item: markdown-it parses the number away, the text keeps it
     for tok in tokens:
         if tok.type == "heading_open":
@@ -65,6 +66,14 @@ def load_md(path: Path) -> list[Block]:
             heading_level = 0
         elif tok.type == "list_item_open" and tok.info:
             item_marker = f"{tok.info}{tok.markup} "
+        elif tok.type == "tr_open":
+            row = []  # a table row is one line, its cells joined by " | " (as the docx and HTML loaders do)
+        elif tok.type == "tr_close":
+            if any(row):
+                blocks.append(Block(text=" | ".join(row)))
+            row = None
+        elif tok.type == "inline" and row is not None:
+            row.append(_md_inline_to_text(tok.content).strip())
         elif tok.type == "inline":
             raw = tok.content
             whole_bold = bool(re.fullmatch(r"\s*\*\*[^*]+\*\*\s*", raw))

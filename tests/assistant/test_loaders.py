@@ -200,3 +200,15 @@ def test_unreadable_files_raise_loader_error_with_reason(tmp_path: Path, name: s
 
 def test_supported_suffixes() -> None:
     assert {".txt", ".md", ".pdf", ".docx", ".html"} <= set(supported_suffixes())
+
+
+def test_markdown_tables_and_numbered_lists_keep_their_structure(tmp_path: Path) -> None:
+    path = tmp_path / "guide.md"
+    path.write_text(
+        "# 申报指南\n\n## 三、申报材料\n\n1. 营业执照复印件；\n2. 承诺书。\n\n"
+        "| 类别 | 支持标准 |\n|---|---|\n| 区域中心 | 最高100万元 |\n| 旗舰店 | 最高300万元 |\n",
+        encoding="utf-8",
+    )
+    texts = [b.text for b in load_file(path)]
+    assert "1. 营业执照复印件；" in texts and "2. 承诺书。" in texts  # the list numbers are text
+    assert texts[-3:] == ["类别 | 支持标准", "区域中心 | 最高100万元", "旗舰店 | 最高300万元"]  # one line per row

@@ -134,7 +134,7 @@ def test_default_order_is_the_documented_one() -> None:
 
 
 def _answerer(corpus: TinyCorpus, **kw) -> ExtractiveAnswerer:
-    snapshot = SimpleNamespace(chunks=corpus.chunks, lexical=corpus.lexical, documents=corpus.documents)
+    snapshot = SimpleNamespace(chunks=corpus.chunks, lexical=corpus.lexical, documents=corpus.documents, sentences=None)
     return ExtractiveAnswerer(Settings(), snapshot, {}, corpus.rules, **kw)  # type: ignore[arg-type]
 
 

@@ -16,12 +16,17 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Protocol
 
+import numpy as np
+
+from assistant.answer.qualifiers import Qualifier, question_qualifiers
+from assistant.answer.scoring import FittedScoring
 from assistant.answer.text import Span
 from assistant.index.lexical import LexicalIndex
+from assistant.index.sentences import SentenceIndex, unit
 from assistant.question import QuestionAnalysis, TermWeights
 from assistant.rules import Rules
 from assistant.settings import Settings
-from assistant.types import Chunk, Citation, Document, Hit
+from assistant.types import Chunk, Citation, Document, Gate, Hit
 
 
 @dataclass
@@ -40,12 +45,17 @@ class Draft:
 
 @dataclass
 class Scored:
-    """A sentence of one of the top passages and how well it answers the question."""
+    """A sentence of one of the top passages and how well it answers the question.
+
+    ``score`` orders sentences; ``p`` is on a ratio scale (``score`` itself for the hand weights, the fitted
+    sentence model's probability otherwise) for rules like "a neighbour scoring ≥ 0.8 × the best joins"."""
 
     hit_rank: int
     hit: Hit
     span: Span
     score: float
+    p: float = 0.0
+    features: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -61,6 +71,21 @@ class AnswerContext:
     rules: Rules
     settings: Settings
     embed: Callable[[str], Sequence[float]] | None = None  # query embedder, when a strategy wants one
+    fitted: FittedScoring | None = None  # fitted sentence/decision models (None: the rules' hand weights)
+    sentence_index: SentenceIndex | None = None  # sentence vectors of the snapshot
+    gate: Gate | None = None  # the retrieval gate's verdict (a feature of the fitted decision)
+    query_vector: np.ndarray | None = None  # from retrieval when it embedded the query; else computed on demand
+
+    def question_vector(self) -> np.ndarray | None:
+        """The question's unit vector for sentence similarity (embedded here only if retrieval did not)."""
+        if self.query_vector is None and self.embed is not None and self.sentence_index is not None:
+            self.query_vector = unit(list(self.embed(self.analysis.text or self.question)))
+        return self.query_vector
+
+    @cached_property
+    def qualifiers(self) -> list[Qualifier]:
+        return question_qualifiers(self.analysis.text or self.question, list(self.analysis.terms),
+                                   self.rules.answer.qualifiers)
 
     @cached_property
     def scored(self) -> list[Scored]:

@@ -9,15 +9,20 @@ length budget). A second passage is added only when it answers a part of the que
 
 from __future__ import annotations
 
+from assistant.answer.scoring import sentence_features, sigmoid
 from assistant.answer.strategies.base import AnswerContext, Draft, Scored, quotes_draft, span_text
 from assistant.answer.text import content_spans
-from assistant.ingest.headings import visual_len
+from assistant.ingest.headings import numbering, visual_len
 from assistant.question import cn_to_int
 from assistant.rules import EnumerationRules
 from assistant.types import Hit
 
 
 def score_sentences(ctx: AnswerContext) -> list[Scored]:
+    """Every content sentence of the top passages, scored: by the fitted sentence model when there is one,
+    else by the rules' hand weights (share of the question in title + section + sentence, own share, rank)."""
+    if ctx.fitted is not None:
+        return _fitted_scores(ctx)
     r = ctx.rules.answer.sentence
     tw = ctx.weights
     top = r.top_passages
@@ -30,7 +35,30 @@ def score_sentences(ctx: AnswerContext) -> list[Scored]:
             score = tw.cover(context + span.text) + r.own_weight * tw.cover(span.text) + r.rank_bonus * (1 - rank / top)
             if visual_len(span.text) < r.short_sentence_chars:
                 score -= r.short_sentence_penalty
-            scored.append(Scored(rank, hit, span, score))
+            scored.append(Scored(rank, hit, span, score, p=score))
+    return scored
+
+
+def _fitted_scores(ctx: AnswerContext) -> list[Scored]:
+    fitted = ctx.fitted
+    assert fitted is not None
+    top = fitted.top_passages
+    hits = ctx.hits[:top]
+    vector = ctx.question_vector()
+    index = ctx.sentence_index
+    sims: list[dict[tuple[int, int], float]] = [
+        index.similarities(vector, h.chunk.id) if index is not None and vector is not None else {} for h in hits
+    ]
+    best_dense = max((v for d in sims for v in d.values()), default=None)
+    top_score = hits[0].score if hits else 0.0
+    qrules = ctx.rules.answer.qualifiers
+    scored: list[Scored] = []
+    for rank, (hit, dense) in enumerate(zip(hits, sims, strict=True)):
+        for position, span in enumerate(content_spans(hit.chunk.text, hit.chunk.section)):
+            f = sentence_features(ctx.analysis, ctx.weights, ctx.qualifiers, qrules, hit, rank, top, top_score, span,
+                                  position, dense.get((span.start, span.end)), best_dense)
+            logit = fitted.sentence.logit(f)
+            scored.append(Scored(rank, hit, span, logit, p=sigmoid(logit), features=f))
     return scored
 
 
@@ -67,6 +95,36 @@ def enumeration_span(sents: list[Scored], idx: int, rules: EnumerationRules) -> 
     return lo, hi
 
 
+def item_run(sents: list[Scored], idx: int) -> tuple[int, int]:
+    """The whole numbered list around sentence ``idx`` ('1. …；2. …；', '（一）…；（二）…'), with the line that
+    introduces it ("…如下：") — so a list question gets every item, not the one that matched best."""
+    def marker(i: int) -> str | None:
+        m = numbering(sents[i].span.text)
+        return m.kind if m else None
+
+    at = idx
+    if marker(at) is None and sents[at].span.text.endswith(("：", ":")) and at + 1 < len(sents):
+        at += 1  # the lead-in matched: the list follows it
+    kind = marker(at)
+    if kind is None:
+        return idx, idx
+    lo = at
+    while lo > 0 and marker(lo - 1) in (kind, None) and not sents[lo - 1].span.text.endswith(("：", ":")):
+        if marker(lo - 1) is None and (lo - 2 < 0 or marker(lo - 2) != kind):
+            break  # an unnumbered sentence belongs to the list only between two of its items
+        lo -= 1
+    while lo < at and marker(lo) != kind:
+        lo += 1
+    hi = at
+    while hi + 1 < len(sents) and marker(hi + 1) in (kind, None):
+        if marker(hi + 1) is None and (hi + 2 >= len(sents) or marker(hi + 2) != kind):
+            break
+        hi += 1
+    if lo > 0 and sents[lo - 1].span.text.endswith(("：", ":")):
+        lo -= 1
+    return min(lo, idx), max(hi, idx)
+
+
 def best_sentence(scored: list[Scored]) -> Scored:
     return max(scored, key=lambda s: s.score)
 
@@ -91,15 +149,18 @@ class SentenceStrategy:
         idx = chunk_sents.index(best)
         lo = hi = idx
         limit = ctx.settings.max_answer_chars * (r.enumeration_budget_factor if enumeration else 1)
+        neighbour = ctx.fitted.neighbour_ratio if ctx.fitted is not None else r.neighbour_factor
         if enumeration:
             lo, hi = enumeration_span(chunk_sents, idx, ctx.rules.answer.enumeration)
+            if (lo, hi) == (idx, idx):
+                lo, hi = item_run(chunk_sents, idx)
         # A short lead sentence, or one that announces a list ("…如下：") needs the next sentence.
         while hi + 1 < len(chunk_sents) and (
             visual_len(span_text(chunk_sents, lo, hi)) < r.lead_chars or chunk_sents[hi].span.text.endswith(r.lead_endings)
         ):
             hi += 1
         # Neighbours that also answer the question join the quote (kept contiguous).
-        while hi + 1 < len(chunk_sents) and chunk_sents[hi + 1].score >= r.neighbour_factor * best.score and \
+        while hi + 1 < len(chunk_sents) and chunk_sents[hi + 1].p >= neighbour * best.p and \
                 len(span_text(chunk_sents, lo, hi + 1)) <= limit:
             hi += 1
         groups = [(best.hit, span_text(chunk_sents, lo, hi))]
@@ -109,7 +170,7 @@ class SentenceStrategy:
         covered = tw.found(f"{best.hit.chunk.title}\n{best.hit.chunk.section}\n{first}")
         others = []
         for s in scored:
-            if s.hit is best.hit or s.score < r.second_passage_factor * best.score or s.span.text in first:
+            if s.hit is best.hit or s.p < r.second_passage_factor * best.p or s.span.text in first:
                 continue
             new_terms = tw.found(s.span.text) - covered
             gain = sum(tw.weights[t] for t in new_terms) / (tw.total or 1.0)
@@ -121,4 +182,4 @@ class SentenceStrategy:
         return groups
 
 
-__all__ = ["SentenceStrategy", "best_sentence", "enumeration_span", "item_number", "score_sentences"]
+__all__ = ["SentenceStrategy", "best_sentence", "enumeration_span", "item_number", "item_run", "score_sentences"]

@@ -46,10 +46,10 @@ class TableStrategy:
 
         def line_score(i: int) -> float:
             s, e = lines[i]
-            own = [x.score for x in scored if x.hit is best.hit and s <= x.span.start < e]
+            own = [x.p for x in scored if x.hit is best.hit and s <= x.span.start < e]
             return max(own, default=float("-inf"))
 
-        rows = [i for i in range(first + 1, last + 1) if i == at or line_score(i) >= rules.row_factor * best.score]
+        rows = [i for i in range(first + 1, last + 1) if i == at or line_score(i) >= rules.row_factor * best.p]
         if len(rows) > rules.max_rows:
             keep = sorted(sorted(rows, key=lambda i: (i != at, -line_score(i)))[: rules.max_rows])
             rows = keep

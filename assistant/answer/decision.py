@@ -1,0 +1,54 @@
+"""Answer or refuse: the fitted decision model over the chosen answer's evidence.
+
+A wrong figure with a citation is the worst thing this product can say, so the sentence strategy's draft is
+checked before it is shown: the evidence (title + section + quote) must hold the question — its rare terms, its
+qualifiers, the kind of answer asked for — as the decision model, fitted on the tune split, weighs them. A
+qualifier the evidence contradicts (市级 where 国家级 was asked) is reported, so the refusal can say what the
+documents do say instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from assistant.answer.qualifiers import Mismatch, mismatches
+from assistant.answer.scoring import decision_features
+from assistant.answer.strategies.base import AnswerContext, Draft
+from assistant.answer.strategies.sentence import best_sentence
+
+
+@dataclass
+class Decision:
+    answer: bool
+    p: float
+    features: dict[str, float] = field(default_factory=dict)
+    mismatches: list[Mismatch] = field(default_factory=list)
+
+
+def evidence_of(ctx: AnswerContext, draft: Draft) -> tuple[str, str]:
+    """(evidence, quote): the draft's quotes with the title and section of each cited chunk."""
+    parts, quotes = [], []
+    for c in draft.citations:
+        parts.append(f"{c.title}\n{c.section}\n{c.quote}")
+        quotes.append(c.quote)
+    return "\n".join(parts), "\n".join(quotes)
+
+
+def decide(ctx: AnswerContext, draft: Draft) -> Decision:
+    fitted = ctx.fitted
+    assert fitted is not None, "decide() needs the fitted models"
+    scored = ctx.scored
+    evidence, quote = evidence_of(ctx, draft)
+    best = best_sentence(scored) if scored else None
+    p_best = best.p if best else 0.0
+    p_second = max((s.p for s in scored if s is not best and s.span.text not in quote), default=0.0)
+    dense_best = best.features.get("dense") if best else None
+    gate = ctx.gate
+    qrules = ctx.rules.answer.qualifiers
+    f = decision_features(
+        ctx.analysis, ctx.weights, ctx.qualifiers, qrules, evidence, quote, p_best, p_second, dense_best,
+        gate.coverage if gate else 0.0, gate.top_dense if gate else 0.0, bool(gate and gate.passed),
+        gate.reason if gate else "",
+    )
+    p = fitted.decision.prob(f)
+    return Decision(p >= fitted.threshold, p, f, mismatches(ctx.qualifiers, evidence, qrules))
