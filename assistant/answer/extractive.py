@@ -69,22 +69,30 @@ class ExtractiveAnswerer:
         if not hits:
             return self._refuse(question, retrieval, contexts)
         ctx = self.context(question, retrieval, documents)
+        drafted = self.draft(ctx)
+        if drafted is None:
+            return self._refuse(question, retrieval, contexts)
+        name, draft = drafted
+        if ctx.fitted is not None and name in DECIDED and not draft.empty:
+            decision = decide(ctx, draft)
+            if not decision.answer:
+                return self._refuse(question, retrieval, contexts, decision=decision, draft=draft)
+        return self._finish(question, draft, documents, contexts, retrieval)
+
+    def draft(self, ctx: AnswerContext) -> tuple[str, Draft] | None:
+        """The first strategy's draft (before the fitted decision), with the strategy's name.
+
+        With the fitted decision, content answers (``DECIDED``) are decided on their evidence and the retrieval
+        gate's verdict is one of its features; structure/metadata/ordinal answers still need the gate."""
         learned = ctx.fitted is not None
         for strategy in self.strategies:
-            # With the fitted decision, content answers are decided on their evidence, and the retrieval gate's
-            # verdict is one of its features; structure/metadata/ordinal answers still need the gate.
-            decided = learned and strategy.name in DECIDED
-            if not retrieval.gate.passed and not decided:
+            gate = ctx.gate
+            if gate is not None and not gate.passed and not (learned and strategy.name in DECIDED):
                 continue
             draft = strategy.draft(ctx)
-            if draft is None:
-                continue
-            if decided and not draft.empty:
-                decision = decide(ctx, draft)
-                if not decision.answer:
-                    return self._refuse(question, retrieval, contexts, decision=decision, draft=draft)
-            return self._finish(question, draft, documents, contexts, retrieval)
-        return self._refuse(question, retrieval, contexts)
+            if draft is not None:
+                return strategy.name, draft
+        return None
 
     def context(self, question: str, retrieval: Retrieval, documents: dict[str, Document]) -> AnswerContext:
         return AnswerContext(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from assistant.answer.scoring import sentence_features, sigmoid
 from assistant.answer.strategies.base import AnswerContext, Draft, Scored, quotes_draft, span_text
-from assistant.answer.text import content_spans
+from assistant.answer.text import Span, content_spans
 from assistant.ingest.headings import numbering, visual_len
 from assistant.question import cn_to_int
 from assistant.rules import EnumerationRules
@@ -39,10 +39,8 @@ def score_sentences(ctx: AnswerContext) -> list[Scored]:
     return scored
 
 
-def _fitted_scores(ctx: AnswerContext) -> list[Scored]:
-    fitted = ctx.fitted
-    assert fitted is not None
-    top = fitted.top_passages
+def candidate_features(ctx: AnswerContext, top: int) -> list[tuple[int, Hit, Span, dict[str, float]]]:
+    """Every content sentence of the top passages with its features (``scoring.SENTENCE_FEATURES``)."""
     hits = ctx.hits[:top]
     vector = ctx.question_vector()
     index = ctx.sentence_index
@@ -52,13 +50,22 @@ def _fitted_scores(ctx: AnswerContext) -> list[Scored]:
     best_dense = max((v for d in sims for v in d.values()), default=None)
     top_score = hits[0].score if hits else 0.0
     qrules = ctx.rules.answer.qualifiers
-    scored: list[Scored] = []
+    out = []
     for rank, (hit, dense) in enumerate(zip(hits, sims, strict=True)):
         for position, span in enumerate(content_spans(hit.chunk.text, hit.chunk.section)):
             f = sentence_features(ctx.analysis, ctx.weights, ctx.qualifiers, qrules, hit, rank, top, top_score, span,
                                   position, dense.get((span.start, span.end)), best_dense)
-            logit = fitted.sentence.logit(f)
-            scored.append(Scored(rank, hit, span, logit, p=sigmoid(logit), features=f))
+            out.append((rank, hit, span, f))
+    return out
+
+
+def _fitted_scores(ctx: AnswerContext) -> list[Scored]:
+    fitted = ctx.fitted
+    assert fitted is not None
+    scored = []
+    for rank, hit, span, f in candidate_features(ctx, fitted.top_passages):
+        logit = fitted.sentence.logit(f)
+        scored.append(Scored(rank, hit, span, logit, p=sigmoid(logit), features=f))
     return scored
 
 

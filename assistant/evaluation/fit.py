@@ -1,0 +1,207 @@
+"""``assistant eval --fit``: fit the sentence and decision models on the tune questions, write the data file.
+
+Procedure (deterministic; the same questions and index give the same file):
+
+1. For every tune question, retrieve as the service does (follow-ups condensed first) and take every content
+   sentence of the top passages with its features (``scoring.SENTENCE_FEATURES``). A sentence is a positive
+   when it holds one of the question's key facts (whitespace removed on both sides).
+2. Fit the sentence model: L2-regularised logistic regression (Newton/IRLS on standardised features, folded
+   back to raw-feature weights), questions weighted equally (each question's sentences share weight 1).
+3. With that sentence model in place, draft every question's answer as the service would and take the
+   decision features of its evidence (``scoring.DECISION_FEATURES``). Label: the question is answerable.
+   Answerable questions whose draft misses a key fact weigh half (answering them is less right than answering
+   a correct draft); near-miss unanswerables weigh 1.5 (a confident wrong figure is the worst outcome).
+4. Fit the decision model the same way; choose the threshold on its probability that maximises
+   (answered share of answerable) + (refused share of unanswerable), ties to the higher threshold.
+
+Only tune questions may be used here: the test split (``dev-test``) is never fitted on (eval/README.md).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+
+from assistant.answer.decision import decide
+from assistant.answer.extractive import DECIDED, ExtractiveAnswerer
+from assistant.answer.scoring import (
+    DECISION_FEATURES,
+    FITTED_PATH,
+    SENTENCE_FEATURES,
+    FittedScoring,
+    LinearModel,
+)
+from assistant.answer.strategies.sentence import candidate_features
+from assistant.conversation import condense
+from assistant.service import Assistant
+
+_WS = re.compile(r"\s+")
+
+
+@dataclass
+class FitQuestion:
+    id: str
+    question: str
+    answerable: bool
+    key_facts: list[list[str]] = field(default_factory=list)
+    history: list[str] = field(default_factory=list)
+    near_miss: bool = False
+
+
+@dataclass
+class Sample:
+    x: np.ndarray
+    y: float
+    w: float
+
+
+def _squash(text: str) -> str:
+    return _WS.sub("", text)
+
+
+def holds_fact(text: str, facts: list[list[str]]) -> bool:
+    flat = _squash(text)
+    return any(_squash(v) and _squash(v) in flat for variants in facts for v in variants)
+
+
+def holds_all(text: str, facts: list[list[str]]) -> bool:
+    flat = _squash(text)
+    return all(any(_squash(v) and _squash(v) in flat for v in variants) for variants in facts)
+
+
+def fit_logistic(samples: list[Sample], names: tuple[str, ...], l2: float = 1.0, iters: int = 50) -> LinearModel:
+    """Weighted L2 logistic regression by Newton's method on standardised features."""
+    X = np.array([s.x for s in samples], dtype=np.float64)
+    y = np.array([s.y for s in samples], dtype=np.float64)
+    w = np.array([s.w for s in samples], dtype=np.float64)
+    mu = X.mean(axis=0)
+    sd = X.std(axis=0)
+    sd[sd < 1e-9] = 1.0
+    Z = np.hstack([np.ones((len(X), 1)), (X - mu) / sd])
+    beta = np.zeros(Z.shape[1])
+    reg = np.full(Z.shape[1], l2)
+    reg[0] = 0.0  # the intercept is not shrunk
+    for _ in range(iters):
+        p = 1.0 / (1.0 + np.exp(-np.clip(Z @ beta, -30, 30)))
+        grad = Z.T @ (w * (p - y)) + reg * beta
+        hess = (Z * (w * p * (1 - p))[:, None]).T @ Z + np.diag(reg)
+        step = np.linalg.solve(hess, grad)
+        beta -= step
+        if np.max(np.abs(step)) < 1e-8:
+            break
+    weights = beta[1:] / sd
+    bias = beta[0] - float(np.sum(beta[1:] * mu / sd))
+    return LinearModel(features=list(names), weights=[round(float(v), 6) for v in weights], bias=round(float(bias), 6))
+
+
+def _vector(f: dict[str, float], names: tuple[str, ...]) -> np.ndarray:
+    return np.array([f.get(n, 0.0) for n in names], dtype=np.float64)
+
+
+def _contexts(bot: Assistant, rows: Iterable[FitQuestion], answerer: ExtractiveAnswerer):
+    snap = bot.snapshot()
+    for row in rows:
+        query = condense(row.question, row.history or None)
+        retrieval = bot.retrieve(query)
+        yield row, answerer.context(row.question, retrieval, snap.documents)
+
+
+def _answerer(bot: Assistant, fitted: FittedScoring | None) -> ExtractiveAnswerer:
+    snap = bot.snapshot()
+    from assistant.retrieve import HybridRetriever
+
+    retriever = HybridRetriever(snap, bot.embeddings, bot.settings)
+    return ExtractiveAnswerer(bot.settings, snap, retriever.synonyms(), retriever.rules,
+                              embed=bot.embeddings.embed_query, fitted=fitted or False)
+
+
+def sentence_samples(bot: Assistant, rows: list[FitQuestion], top: int) -> list[Sample]:
+    answerer = _answerer(bot, None)
+    samples: list[Sample] = []
+    for row, ctx in _contexts(bot, [r for r in rows if r.answerable], answerer):
+        cands = candidate_features(ctx, top)
+        labels = [holds_fact(span.text, row.key_facts) for _, _, span, _ in cands]
+        if not any(labels):
+            continue  # the answer is not in the top passages: nothing to learn about sentences here
+        w = 1.0 / len(cands)
+        samples += [Sample(_vector(f, SENTENCE_FEATURES), float(y), w) for (_, _, _, f), y in zip(cands, labels, strict=True)]
+    return samples
+
+
+@dataclass
+class DecisionRow:
+    x: np.ndarray
+    answerable: bool
+    near_miss: bool
+    correct: bool  # the draft holds every key fact
+
+
+def decision_rows(bot: Assistant, rows: list[FitQuestion], fitted: FittedScoring) -> list[DecisionRow]:
+    answerer = _answerer(bot, fitted)
+    out: list[DecisionRow] = []
+    for row, ctx in _contexts(bot, rows, answerer):
+        drafted = answerer.draft(ctx)
+        if drafted is None or drafted[0] not in DECIDED or drafted[1].empty:
+            continue  # refused before the decision, or answered by structure/metadata: not the model's call
+        decision = decide(ctx, drafted[1])
+        correct = row.answerable and holds_all(drafted[1].text, row.key_facts)
+        out.append(DecisionRow(_vector(decision.features, DECISION_FEATURES), row.answerable, row.near_miss, correct))
+    return out
+
+
+def choose_threshold(model: LinearModel, rows: list[DecisionRow]) -> tuple[float, dict[str, float]]:
+    probs = [model.prob(dict(zip(DECISION_FEATURES, r.x, strict=True))) for r in rows]
+    ans = [(p, r) for p, r in zip(probs, rows, strict=True) if r.answerable]
+    una = [(p, r) for p, r in zip(probs, rows, strict=True) if not r.answerable]
+    best_t, best_j, best_m = 0.5, -1.0, {}
+    for t in np.round(np.arange(0.05, 0.951, 0.01), 2):
+        answered = sum(p >= t for p, _ in ans) / max(len(ans), 1)
+        refused = sum(p < t for p, _ in una) / max(len(una), 1)
+        j = answered + refused
+        if j >= best_j:
+            best_t, best_j = float(t), j
+            best_m = {"answered_answerable": round(answered, 4), "refused_unanswerable": round(refused, 4)}
+    return best_t, best_m
+
+
+def fit(
+    sets: list[tuple[str, Assistant, list[FitQuestion]]],
+    *,
+    top_passages: int = 5,
+    neighbour_ratio: float = 0.6,
+    l2: float = 1.0,
+    say: Callable[[str], None] = lambda _m: None,
+) -> FittedScoring:
+    """Fit both models on the given (name, assistant over its corpus, tune questions) sets."""
+    samples: list[Sample] = []
+    for name, bot, rows in sets:
+        say(f"句子特征：{name}（{len(rows)} 个问题）")
+        samples += sentence_samples(bot, rows, top_passages)
+    sentence = fit_logistic(samples, SENTENCE_FEATURES, l2)
+    provisional = FittedScoring(
+        sentence=sentence, decision=LinearModel(features=[], weights=[], bias=30.0), threshold=0.0,
+        neighbour_ratio=neighbour_ratio, top_passages=top_passages,
+    )
+    drows: list[DecisionRow] = []
+    for name, bot, rows in sets:
+        say(f"作答判定特征：{name}")
+        drows += decision_rows(bot, rows, provisional)
+    weighted = [Sample(r.x, float(r.answerable), (1.0 if r.correct else 0.5) if r.answerable else (1.5 if r.near_miss else 1.0))
+                for r in drows]
+    decision = fit_logistic(weighted, DECISION_FEATURES, l2)
+    threshold, metrics = choose_threshold(decision, drows)
+    return FittedScoring(
+        sentence=sentence, decision=decision, threshold=threshold, neighbour_ratio=neighbour_ratio,
+        top_passages=top_passages, procedure=(__doc__ or "").strip().splitlines()[0],
+        fitted_on=[f"{name}: {len(rows)} questions" for name, _, rows in sets],
+        metrics={"sentence_samples": len(samples), "sentence_positives": int(sum(s.y for s in samples)),
+                 "decision_rows": len(drows), "fitted": datetime.now().date().isoformat(), **metrics},
+    )
+
+
+def write_fitted(fitted: FittedScoring, path=FITTED_PATH) -> None:
+    path.write_text(fitted.model_dump_json(indent=1) + "\n", encoding="utf-8")
