@@ -14,7 +14,9 @@ from assistant.settings import REPO_ROOT
 DEFAULT_GOLD = REPO_ROOT / "eval" / "gold"
 
 Category = Literal[
-    "factual", "enumeration", "number_date", "metadata", "paraphrase", "enterprise", "multi_turn", "unanswerable"
+    "factual", "enumeration", "number_date", "metadata", "paraphrase", "enterprise", "multi_turn", "unanswerable",
+    # the development corpus (eval/corpus_dev/) adds these
+    "amount", "condition", "deadline", "contact", "table", "multi_part",
 ]
 
 
@@ -36,6 +38,7 @@ class GoldRow(BaseModel):
     key_facts: list[list[str]] = Field(default_factory=list)  # each inner list: accepted variants of one fact
     history: list[str] = Field(default_factory=list)
     notes: str = ""
+    near_miss: bool = Field(default=False, strict=True)  # only on unanswerable rows: the corpus nearly answers it (same topic, detail not given)
     # where the row came from (set by the loader, not part of the file)
     file: str = Field(default="", exclude=True)
     line: int = Field(default=0, exclude=True)
@@ -60,6 +63,8 @@ class GoldRow(BaseModel):
         else:
             if self.expected_sources or self.expected_sections or self.key_facts:
                 raise ValueError("answerable=false 的行不能有 expected_sources / expected_sections / key_facts")
+        if self.near_miss and self.answerable:
+            raise ValueError("near_miss=true 只能用于 answerable=false 的行")
         if self.category == "multi_turn" and not self.history:
             raise ValueError("category=multi_turn 的行必须给出 history（之前的提问）")
         return self
