@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -95,8 +96,11 @@ def _explain(exc: ValidationError) -> str:
     return "；".join(parts)
 
 
-def load_gold(path: Path | str | None = None, corpus_sources: set[str] | None = None) -> list[GoldRow]:
-    """Rows of one ``.jsonl`` file, or of every ``questions*.jsonl`` in a folder (default ``eval/gold/``).
+def load_gold(
+    path: Path | str | Sequence[Path | str] | None = None, corpus_sources: set[str] | None = None
+) -> list[GoldRow]:
+    """Rows of one ``.jsonl`` file, or of every ``questions*.jsonl`` in a folder (default ``eval/gold/``), or of
+    several such files/folders (a split's gold; ids must be unique across all of them).
 
     Raises ``GoldError`` naming the file and line of the first malformed row (bad JSON, missing/extra field,
     wrong type, inconsistent answerable/sources/facts, duplicate id, or — when ``corpus_sources`` is given —
@@ -104,7 +108,13 @@ def load_gold(path: Path | str | None = None, corpus_sources: set[str] | None = 
     """
     rows: list[GoldRow] = []
     seen: dict[str, str] = {}
-    for file in _files(Path(path) if path is not None else DEFAULT_GOLD):
+    if path is None:
+        paths = [DEFAULT_GOLD]
+    elif isinstance(path, (str, Path)):
+        paths = [Path(path)]
+    else:
+        paths = [Path(p) for p in path]
+    for file in [f for p in paths for f in _files(p)]:
         with open(file, encoding="utf-8") as fh:
             for n, raw in enumerate(fh, 1):
                 if not raw.strip():
@@ -132,5 +142,5 @@ def load_gold(path: Path | str | None = None, corpus_sources: set[str] | None = 
                 seen[row.id] = where
                 rows.append(row)
     if not rows:
-        raise GoldError(f"金标文件 {path or DEFAULT_GOLD} 中没有问题", "每行一个 JSON 对象。")
+        raise GoldError(f"金标文件 {'、'.join(str(p) for p in paths)} 中没有问题", "每行一个 JSON 对象。")
     return rows
