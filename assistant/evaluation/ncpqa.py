@@ -127,7 +127,7 @@ def gold_rows(questions: list[dict]) -> list[GoldRow]:
     expected sources, the answer span the one key fact."""
     rows = []
     for q in questions:
-        docs = [q["doc_id"], *q.get("equivalent_doc_ids", []), *q.get("answer_also_in_doc_ids", [])]
+        docs = [q["doc_id"], *(q.get("equivalent_doc_ids") or []), *(q.get("answer_also_in_doc_ids") or [])]
         rows.append(GoldRow(
             id=q["id"], question=q["q"], category="factual", answerable=True,
             expected_sources=list(dict.fromkeys(f"{d}.txt" for d in docs)),
