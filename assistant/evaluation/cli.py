@@ -97,7 +97,7 @@ def _run_default(settings, gold, baselines, judge, thresholds, reports_dir, as_j
 def _run_multi(settings, names, all_splits, splits_file, ncpqa, ncpqa_dir, ncpqa_limit, baselines, judge, as_json,  # noqa: ANN001, ANN202, PLR0913
                reports_dir, say, err):
     from assistant.evaluation.multi import SplitsReport, run_splits, write_splits_reports
-    from assistant.evaluation.ncpqa import present, resolve_dir
+    from assistant.evaluation.ncpqa import ENV_DIR, present, resolve_dir
     from assistant.evaluation.splits import load_splits
     from assistant.ingest.pipeline import make_embeddings
 
@@ -111,22 +111,25 @@ def _run_multi(settings, names, all_splits, splits_file, ncpqa, ncpqa_dir, ncpqa
         report = run_splits(chosen, splits, settings, baselines=baselines, judge=judge,
                             progress=not as_json and sys.stderr.isatty(), skip_missing=all_splits,
                             on_progress=say, embeddings=embeddings)
-        for name, reason in report.skipped.items():
-            err.print(f"[yellow]跳过划分 {name}：{reason}[/]")
+        if as_json:  # otherwise the printed report says it
+            for name, reason in report.skipped.items():
+                err.print(f"[yellow]跳过划分 {name}：{reason}[/]")
     else:
         from datetime import datetime
 
         report = SplitsReport(created=datetime.now().astimezone().isoformat(timespec="seconds"))
     if ncpqa:
-        from assistant.evaluation.ncpqa import present, resolve_dir, run_ncpqa
+        from assistant.evaluation.ncpqa import ENV_DIR, present, resolve_dir, run_ncpqa
 
         folder, how = resolve_dir(ncpqa_dir)
         if present(folder):
             report.ncpqa = run_ncpqa(settings, folder, embeddings=embeddings, limit=ncpqa_limit, baselines=baselines,
                                      progress=True, on_progress=say)
         else:
-            report.ncpqa_skipped = f"没有 ncpqa 数据（按{how}查找 {folder}：需要 corpus.jsonl 与 qa.jsonl）"
-            err.print(f"[yellow]ncpqa 跳过：{report.ncpqa_skipped}；用 --ncpqa-dir 或 ASSISTANT_NCPQA_DIR 指定[/]")
+            report.ncpqa_skipped = (f"没有 ncpqa 数据（按{how}查找 {folder}：需要 corpus.jsonl 与 qa.jsonl；"
+                                    f"用 --ncpqa-dir 或 {ENV_DIR} 指定）")
+            if as_json:
+                err.print(f"[yellow]ncpqa 跳过：{report.ncpqa_skipped}[/]")
     paths = write_splits_reports(report, reports_dir)
     return report, report.passed, report.failures(), paths
 

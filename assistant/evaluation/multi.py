@@ -76,9 +76,10 @@ def run_split(split: Split, base: Settings, embeddings: object, *, baselines: bo
 def run_splits(names: list[str], splits: dict[str, Split], base: Settings, *, baselines: bool = False,
                judge: bool = False, progress: bool = False, skip_missing: bool = False,
                on_progress: Callable[[str], None] | None = None, embeddings: object | None = None) -> SplitsReport:
-    """Run the named splits in order. A split whose files are missing is skipped with its reason when
-    ``skip_missing`` (``--all-splits``), an error otherwise."""
-    from assistant.errors import ConfigError
+    """Run the named splits in order. A split whose files are missing, or whose run stops on a data error (a
+    malformed gold row, a source not in its corpus), is skipped with its reason when ``skip_missing``
+    (``--all-splits``); otherwise that is an error."""
+    from assistant.errors import AssistantError, ConfigError
     from assistant.ingest.pipeline import make_embeddings
 
     started = time.perf_counter()
@@ -96,8 +97,14 @@ def run_splits(names: list[str], splits: dict[str, Split], base: Settings, *, ba
             out.skipped[name] = reason
             continue
         emb = emb or make_embeddings(base)  # one model, one cache file for every split
-        out.splits[name] = run_split(split, base, emb, baselines=baselines, judge=judge, progress=progress,
-                                     on_progress=on_progress)
+        try:
+            out.splits[name] = run_split(split, base, emb, baselines=baselines, judge=judge, progress=progress,
+                                         on_progress=on_progress)
+        except AssistantError as exc:  # e.g. a gold row naming a document not (yet) in the split's corpus
+            if not skip_missing:
+                raise
+            out.skipped[name] = f"出错：{exc.message}"
+            continue
         out.descriptions[name] = split.description
     out.seconds = round(time.perf_counter() - started, 2)
     return out
@@ -110,12 +117,15 @@ def _fmt(key: str, value: float | None) -> str:
     return f"{value:.1f} ms" if key.startswith("latency") else f"{value:.3f}"
 
 
-def side_by_side(report: SplitsReport) -> tuple[list[str], list[list[str]]]:
+SHORT_SYSTEMS = {"naive_langchain": "naive", "bm25_only": "bm25", "dense_only": "dense"}
+
+
+def side_by_side(report: SplitsReport, sep: str = "/", short: bool = False) -> tuple[list[str], list[list[str]]]:
     """Header (metric, then split/system per column) and rows (one per metric, then n and gate)."""
     columns = [(name, s) for name, r in report.splits.items() for s in r.systems]
-    header = ["metric", *(f"{name}/{s.name}" for name, s in columns)]
+    header = ["metric", *(f"{name}{sep}{SHORT_SYSTEMS.get(s.name, s.name) if short else s.name}" for name, s in columns)]
     rows = [[label, *(_fmt(key, s.scores.values.get(key)) for _, s in columns)] for key, label in SIDE_BY_SIDE]
-    rows.append(["n (answerable/unanswerable)",
+    rows.append(["n (ans/unans)",
                  *(f"{s.scores.n} ({s.scores.n_answerable}/{s.scores.n_unanswerable})" for _, s in columns)])
     gate = []
     for name, s in columns:
@@ -139,8 +149,8 @@ def ncpqa_table(report: NcpqaReport) -> tuple[list[str], list[list[str]]]:
 def print_splits(report: SplitsReport, console: Console | None = None) -> None:
     console = console or Console()
     if report.splits:
-        header, rows = side_by_side(report)
-        table = Table(title="评测划分并排对比（split/system）")
+        header, rows = side_by_side(report, sep="\n", short=True)
+        table = Table(title="评测划分并排对比（split / system）")
         for i, h in enumerate(header):
             table.add_column(h, justify="left" if i == 0 else "right", no_wrap=i == 0)
         for r in rows:

@@ -183,7 +183,8 @@ def test_cli_splits_merged_corpus_skip_and_diff(data_copy: Path, tmp_path: Path)
     base = ["eval", "--data-dir", str(data_copy), "--splits-file", str(cfg), "--reports-dir", str(tmp_path / "r"), "--no-judge"]
     result = runner.invoke(app, [*base, "--all-splits"])
     assert result.exit_code == 0, result.output
-    assert "merged/project" in result.output and "跳过划分 absent" in result.output and "没有金标文件" in result.output
+    assert "评测划分并排对比" in result.output and "跳过划分 absent" in result.output and "没有金标文件" in result.output
+    assert "| metric | merged/project |" in next((tmp_path / "r").glob("*-splits.md")).read_text(encoding="utf-8")
     merged = data_copy / "eval" / "merged"
     assert sorted(p.name for p in (merged / "corpus").iterdir()) == sorted(["extra-notice.txt", PLAN, REPLY])
     assert (merged / "data" / "current.json").is_file()
