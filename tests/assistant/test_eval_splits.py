@@ -111,3 +111,27 @@ def test_split_settings_uses_its_own_index_unless_its_corpus_is_the_configured_o
     assert sorted(p.name for p in merged.corpus_dir.iterdir()) == ["a.txt", "b.md", "c.txt"]
     single = split_settings(splits["single"], base, root)
     assert single.corpus_dir == (root / "base").resolve() and single.data_dir == base.data_dir / "eval" / "single" / "data"
+
+
+def test_all_splits_skips_a_split_that_stops_on_a_data_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from assistant.evaluation import multi
+    from assistant.evaluation.gold import GoldError
+
+    root = _tree(tmp_path)
+    cfg = tmp_path / "splits.toml"
+    cfg.write_text(f'[splits.bad]\ngold = ["{root}/dev/questions-*.jsonl"]\ncorpus = ["{root}/base"]\n'
+                   f'[splits.gone]\ngold = ["{root}/none/*.jsonl"]\ncorpus = ["{root}/base"]\n', encoding="utf-8")
+    splits = load_splits(cfg)
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise GoldError("questions-1.jsonl 第 1 行：expected_sources 中的 x.txt 不在语料中")
+
+    monkeypatch.setattr(multi, "run_split", broken)
+    base = make_settings(tmp_path / "data")
+    report = multi.run_splits(["bad", "gone"], splits, base, skip_missing=True, embeddings=object())
+    assert report.splits == {} and report.passed
+    assert report.skipped["bad"].startswith("出错：questions-1.jsonl 第 1 行") and "没有金标文件" in report.skipped["gone"]
+    with pytest.raises(GoldError):
+        multi.run_splits(["bad"], splits, base, embeddings=object())
+    with pytest.raises(ConfigError, match="无法运行"):
+        multi.run_splits(["gone"], splits, base, embeddings=object())
