@@ -11,7 +11,7 @@ export OMP_WAIT_POLICY ?= PASSIVE
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: install run ingest ask serve test test-fast lint bench eval clean
+.PHONY: install run ingest ask serve test test-fast lint bench eval eval-splits eval-ncpqa clean
 
 install: $(VENV)/.installed
 
@@ -43,6 +43,14 @@ test-fast: install
 
 eval: install
 	$(BIN)/assistant eval
+
+# every split of eval/splits.toml whose files exist (eval/README.md); dev-test is not for tuning
+eval-splits: install
+	$(BIN)/assistant eval --all-splits
+
+# the ncpqa table on ../shared/external/ncpqa_dev (or $$ASSISTANT_NCPQA_DIR); skipped when absent
+eval-ncpqa: install
+	$(BIN)/assistant eval --ncpqa
 
 bench: install
 	$(BIN)/assistant bench

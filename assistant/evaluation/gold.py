@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -14,7 +15,9 @@ from assistant.settings import REPO_ROOT
 DEFAULT_GOLD = REPO_ROOT / "eval" / "gold"
 
 Category = Literal[
-    "factual", "enumeration", "number_date", "metadata", "paraphrase", "enterprise", "multi_turn", "unanswerable"
+    "factual", "enumeration", "number_date", "metadata", "paraphrase", "enterprise", "multi_turn", "unanswerable",
+    # the development corpus (eval/corpus_dev/) adds these
+    "amount", "condition", "deadline", "contact", "table", "multi_part",
 ]
 
 
@@ -36,6 +39,7 @@ class GoldRow(BaseModel):
     key_facts: list[list[str]] = Field(default_factory=list)  # each inner list: accepted variants of one fact
     history: list[str] = Field(default_factory=list)
     notes: str = ""
+    near_miss: bool = Field(default=False, strict=True)  # only on unanswerable rows: the corpus nearly answers it (same topic, detail not given)
     # where the row came from (set by the loader, not part of the file)
     file: str = Field(default="", exclude=True)
     line: int = Field(default=0, exclude=True)
@@ -60,6 +64,8 @@ class GoldRow(BaseModel):
         else:
             if self.expected_sources or self.expected_sections or self.key_facts:
                 raise ValueError("answerable=false 的行不能有 expected_sources / expected_sections / key_facts")
+        if self.near_miss and self.answerable:
+            raise ValueError("near_miss=true 只能用于 answerable=false 的行")
         if self.category == "multi_turn" and not self.history:
             raise ValueError("category=multi_turn 的行必须给出 history（之前的提问）")
         return self
@@ -90,8 +96,11 @@ def _explain(exc: ValidationError) -> str:
     return "；".join(parts)
 
 
-def load_gold(path: Path | str | None = None, corpus_sources: set[str] | None = None) -> list[GoldRow]:
-    """Rows of one ``.jsonl`` file, or of every ``questions*.jsonl`` in a folder (default ``eval/gold/``).
+def load_gold(
+    path: Path | str | Sequence[Path | str] | None = None, corpus_sources: set[str] | None = None
+) -> list[GoldRow]:
+    """Rows of one ``.jsonl`` file, or of every ``questions*.jsonl`` in a folder (default ``eval/gold/``), or of
+    several such files/folders (a split's gold; ids must be unique across all of them).
 
     Raises ``GoldError`` naming the file and line of the first malformed row (bad JSON, missing/extra field,
     wrong type, inconsistent answerable/sources/facts, duplicate id, or — when ``corpus_sources`` is given —
@@ -99,7 +108,13 @@ def load_gold(path: Path | str | None = None, corpus_sources: set[str] | None = 
     """
     rows: list[GoldRow] = []
     seen: dict[str, str] = {}
-    for file in _files(Path(path) if path is not None else DEFAULT_GOLD):
+    if path is None:
+        paths = [DEFAULT_GOLD]
+    elif isinstance(path, (str, Path)):
+        paths = [Path(path)]
+    else:
+        paths = [Path(p) for p in path]
+    for file in [f for p in paths for f in _files(p)]:
         with open(file, encoding="utf-8") as fh:
             for n, raw in enumerate(fh, 1):
                 if not raw.strip():
@@ -127,5 +142,5 @@ def load_gold(path: Path | str | None = None, corpus_sources: set[str] | None = 
                 seen[row.id] = where
                 rows.append(row)
     if not rows:
-        raise GoldError(f"金标文件 {path or DEFAULT_GOLD} 中没有问题", "每行一个 JSON 对象。")
+        raise GoldError(f"金标文件 {'、'.join(str(p) for p in paths)} 中没有问题", "每行一个 JSON 对象。")
     return rows

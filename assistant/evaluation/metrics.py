@@ -83,6 +83,7 @@ class RowResult(BaseModel):
     category: str
     answerable: bool
     question: str
+    near_miss: bool = False
     history: list[str] = Field(default_factory=list)
     expected_sources: list[str] = Field(default_factory=list)
     expected_sections: list[str] = Field(default_factory=list)
@@ -110,6 +111,11 @@ class RowResult(BaseModel):
     @property
     def correct_citations(self) -> int:
         return sum(c.correct for c in self.citations)
+
+    @property
+    def right_doc_cited(self) -> bool:
+        """At least one citation names an expected source (verbatim or not)."""
+        return any(c.expected_source for c in self.citations)
 
     def severity(self) -> float:
         """How bad a failure this row is (0 = fine); the report lists the worst ones."""
@@ -159,6 +165,7 @@ def score_row(
         category=row.category,
         answerable=row.answerable,
         question=row.question,
+        near_miss=row.near_miss,
         history=row.history,
         expected_sources=row.expected_sources,
         expected_sections=row.expected_sections,
@@ -194,7 +201,9 @@ METRICS: list[Metric] = [
     Metric("partial_fact_recall", "partial fact recall", "rate"),
     Metric("citation_precision", "citation precision", "rate"),
     Metric("citation_coverage", "citation coverage", "rate"),
+    Metric("right_doc_cited", "right doc cited", "rate"),
     Metric("refusal_rate", "refusal rate (unanswerable)", "rate"),
+    Metric("near_miss_refusal_rate", "near-miss refusal rate", "rate"),
     Metric("false_refusal_rate", "false refusal rate", "rate", higher_is_better=False),
     Metric("answer_chars_mean", "answer length mean", "chars", higher_is_better=False),
     Metric("answer_chars_p95", "answer length p95", "chars", higher_is_better=False),
@@ -238,7 +247,9 @@ def aggregate(results: list[RowResult]) -> Scores:
     cites = [c for r in ans for c in r.citations]
     v["citation_precision"] = _mean([1.0 if c.correct else 0.0 for c in cites])
     v["citation_coverage"] = _mean([1.0 if r.correct_citations else 0.0 for r in ans])
+    v["right_doc_cited"] = _mean([1.0 if r.right_doc_cited else 0.0 for r in ans if r.grounded])
     v["refusal_rate"] = _mean([0.0 if r.grounded else 1.0 for r in una])
+    v["near_miss_refusal_rate"] = _mean([0.0 if r.grounded else 1.0 for r in una if r.near_miss])
     v["false_refusal_rate"] = _mean([0.0 if r.grounded else 1.0 for r in ans])
     lengths = [float(r.answer_chars) for r in ans]
     v["answer_chars_mean"] = round(float(np.mean(lengths)), 1) if lengths else None

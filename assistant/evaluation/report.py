@@ -137,6 +137,12 @@ def _failure(r: RowResult) -> list[str]:
     return lines
 
 
+def _gate_line(report: EvalReport) -> str:
+    if not report.gate.checks:
+        return "不设闸门（没有阈值）"
+    return "**通过**" if report.gate.passed else "**未通过**：" + "；".join(c.line() for c in report.gate.failures)
+
+
 def to_markdown(report: EvalReport) -> str:
     names = [s.name for s in report.systems]
     md = [
@@ -146,8 +152,8 @@ def to_markdown(report: EvalReport) -> str:
         f"（可回答 {report.project.scores.n_answerable}，不可回答 {report.project.scores.n_unanswerable}）",
         f"- 语料：{'、'.join(report.corpus)}",
         f"- 配置：{'，'.join(f'{k}={v}' for k, v in report.config.items())}",
-        f"- 阈值文件：`{report.thresholds_file}`；用时 {report.seconds:.1f} 秒",
-        f"- 质量闸门：{'**通过**' if report.gate.passed else '**未通过**：' + '；'.join(c.line() for c in report.gate.failures)}",
+        f"- 阈值文件：{f'`{report.thresholds_file}`' if report.thresholds_file else '无'}；用时 {report.seconds:.1f} 秒",
+        f"- 质量闸门：{_gate_line(report)}",
         "",
         "## 总览",
         "",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -15,7 +15,7 @@ from assistant.evaluation.baselines import AblationSystem, NaiveLangChain, Syste
 from assistant.evaluation.gold import DEFAULT_GOLD, GoldRow, load_gold
 from assistant.evaluation.judge import JudgeReport, judge_configured, run_judge
 from assistant.evaluation.metrics import RETRIEVAL_K, RowResult, Scores, aggregate, per_category, score_row
-from assistant.evaluation.thresholds import DEFAULT_THRESHOLDS, GateResult, check, load_thresholds
+from assistant.evaluation.thresholds import DEFAULT_THRESHOLDS, GateResult, Thresholds, check, load_thresholds
 from assistant.service import Assistant
 from assistant.settings import Settings
 from assistant.types import Answer, Context
@@ -129,27 +129,41 @@ def match_metrics(assistant: Assistant) -> MatchReport | None:
     )
 
 
+def gold_label(gold_path: Path | str | Sequence[Path | str] | None) -> str:
+    if gold_path is None:
+        return str(DEFAULT_GOLD)
+    if isinstance(gold_path, (str, Path)):
+        return str(gold_path)
+    return ", ".join(str(p) for p in gold_path)
+
+
 def run_eval(
     settings: Settings,
     *,
     assistant: Assistant | None = None,
-    gold_path: Path | str | None = None,
+    gold_path: Path | str | Sequence[Path | str] | None = None,
     baselines: bool = False,
     judge: bool = True,
     thresholds_path: Path | str | None = None,
     on_progress: Callable[[str], None] | None = None,
+    thresholds: Thresholds | None = None,
+    match: bool = True,
 ) -> EvalReport:
     """Score the project on the gold set (plus the three baselines when ``baselines``), and check the gate.
 
     ``assistant`` must be over an index of ``settings.corpus_dir`` (the CLI ingests first; tests pass the
-    session ``bot``). Nothing here writes to the index.
+    session ``bot``). Nothing here writes to the index. ``gold_path`` may be a list of files/folders (a split's).
+    ``thresholds`` (a split's, possibly empty) replaces loading ``thresholds_path``; ``match=False`` skips the
+    profile-matching metrics (their gold is about the shipped corpus).
     """
     say = on_progress or (lambda _msg: None)
     started = time.perf_counter()
     bot = assistant or Assistant(settings)
     snapshot = bot.snapshot()
     rows = load_gold(gold_path, corpus_sources=set(snapshot.documents))
-    thresholds = load_thresholds(thresholds_path)
+    thresholds_file = str(thresholds_path) if thresholds_path else ("" if thresholds is not None else str(DEFAULT_THRESHOLDS))
+    if thresholds is None:
+        thresholds = load_thresholds(thresholds_path)
     texts = source_texts(bot)
 
     say(f"本项目：{len(rows)} 个问题")
@@ -166,7 +180,7 @@ def run_eval(
             systems.append(evaluate_system(ablation, rows, texts))
         say("基线 naive_langchain（临时 Chroma 目录，all-MiniLM-L6-v2）")
         with tempfile.TemporaryDirectory(prefix="eval-naive-chroma-") as tmp:
-            naive = NaiveLangChain(settings.corpus_dir, Path(tmp), list(snapshot.chunks.values()), top_k=settings.top_k)
+            naive = NaiveLangChain(bot.settings.corpus_dir, Path(tmp), list(snapshot.chunks.values()), top_k=settings.top_k)
             try:
                 systems.insert(1, evaluate_system(naive, rows, texts))
             finally:
@@ -176,7 +190,7 @@ def run_eval(
             "离线时失败）；其片段没有章节路径，hit@k 按片段覆盖的项目章节判定；引用原文可在清洗后文本或原始文件中逐字找到即算逐字。"
         )
 
-    match = match_metrics(bot)
+    match_report = match_metrics(bot) if match else None
     judge_report = None
     if judge:
         if judge_configured(bot.settings):
@@ -185,7 +199,7 @@ def run_eval(
     project = systems[0]
     return EvalReport(
         created=datetime.now().astimezone().isoformat(timespec="seconds"),
-        gold=str(gold_path or DEFAULT_GOLD),
+        gold=gold_label(gold_path),
         n_questions=len(rows),
         corpus=sorted(snapshot.documents),
         config={
@@ -196,10 +210,10 @@ def run_eval(
             "generation": snapshot.generation,
         },
         systems=systems,
-        match=match,
+        match=match_report,
         judge=judge_report,
-        gate=check(gate_values(project.scores, match), thresholds),
-        thresholds_file=str(thresholds_path or DEFAULT_THRESHOLDS),
+        gate=check(gate_values(project.scores, match_report), thresholds),
+        thresholds_file=thresholds_file,
         notes=notes,
         seconds=round(time.perf_counter() - started, 2),
     )

@@ -116,3 +116,21 @@ def test_every_key_fact_and_section_is_in_the_expected_document(tmp_path: Path) 
             if not any(squash(sec) in p for s in row.expected_sources for p in sections[s]):
                 problems.append(f"{row.id}: section {sec!r} not a heading of {row.expected_sources}")
     assert not problems, "\n".join(problems)
+
+
+def test_development_categories_and_near_miss(tmp_path: Path) -> None:
+    """The development corpus's rows: new categories, and ``near_miss`` only on unanswerable rows."""
+    rows = [
+        {**GOOD, "id": f"d{i}", "category": cat} for i, cat in
+        enumerate(("amount", "condition", "deadline", "contact", "table", "multi_part"))
+    ] + [{**NO, "id": "n1", "near_miss": True}, {**NO, "id": "n2", "near_miss": False}]
+    loaded = load_gold(write(tmp_path, rows))
+    assert [r.near_miss for r in loaded] == [False] * 6 + [True, False]
+    assert {r.category for r in loaded[:6]} == {"amount", "condition", "deadline", "contact", "table", "multi_part"}
+
+    path = write(tmp_path, [NO, GOOD, {**GOOD, "id": "g9", "near_miss": True}], "questions-bad.jsonl")
+    with pytest.raises(GoldError, match="questions-bad.jsonl 第 3 行.*near_miss"):
+        load_gold(path)
+    path = write(tmp_path, [{**NO, "near_miss": "yes"}], "questions-bad2.jsonl")
+    with pytest.raises(GoldError, match="questions-bad2.jsonl 第 1 行.*near_miss"):
+        load_gold(path)

@@ -136,3 +136,32 @@ def test_bad_thresholds_file_is_a_clear_error(tmp_path: Path) -> None:
         load_thresholds(tmp_path / "t.toml")
     with pytest.raises(ConfigError, match="找不到阈值文件"):
         load_thresholds(tmp_path / "none.toml")
+
+
+def test_near_miss_refusal_and_right_doc_cited_by_hand() -> None:
+    from assistant.evaluation.metrics import METRIC_BY_KEY
+
+    near = GoldRow(id="n1", question="q", category="unanswerable", answerable=False, near_miss=True)
+    near2 = GoldRow(id="n2", question="q", category="unanswerable", answerable=False, near_miss=True)
+    far = GoldRow(id="f1", question="q", category="unanswerable", answerable=False)
+    r1 = row("r1", [["区科委"]], ["a.md"])
+    r2 = row("r2", [["虹桥人才荟"]], ["b.txt"])
+    r3 = row("r3", [["60%"]], ["a.md"])
+    r4 = row("r4", [["60%"]], ["a.md", "b.txt"])
+    results = [
+        score_row(near, answer("抱歉", grounded=False), [], TEXTS),  # near miss refused
+        score_row(near2, answer("胡说", cites=[("a.md", "园区")]), [], TEXTS),  # near miss answered
+        score_row(far, answer("抱歉", grounded=False), [], TEXTS),  # off-topic refused: not a near miss
+        # cites the right doc with a quote that is not verbatim: still the right doc
+        score_row(r1, answer("区科委", cites=[("a.md", "编造")]), [], TEXTS),
+        score_row(r2, answer("虹桥人才荟", cites=[("a.md", "园区")]), [], TEXTS),  # wrong doc only
+        score_row(r3, answer("没有", grounded=False), [], TEXTS),  # refused: not counted
+        score_row(r4, answer("60%", cites=[("a.md", "园区"), ("b.txt", "二、人才")]), [], TEXTS),  # one of two
+    ]
+    v = aggregate(results).values
+    assert v["near_miss_refusal_rate"] == 0.5
+    assert v["refusal_rate"] == pytest.approx(2 / 3, abs=1e-4)
+    assert v["right_doc_cited"] == pytest.approx(2 / 3, abs=1e-4)  # r1 yes, r2 no, r4 yes
+    assert aggregate(results[3:]).values["near_miss_refusal_rate"] is None  # no near-miss rows
+    assert aggregate(results[5:6]).values["right_doc_cited"] is None  # no answered answerable rows
+    assert {"near_miss_refusal_rate", "right_doc_cited", "hit_at_5", "refusal_rate"} <= set(METRIC_BY_KEY)

@@ -163,3 +163,42 @@ def test_cli_eval_rejects_a_malformed_gold_file(data_copy: Path, tmp_path: Path)
     result = CliRunner().invoke(app, ["eval", "--data-dir", str(data_copy), "--gold", str(bad), "--no-judge"])
     assert result.exit_code == 2
     assert "bad.jsonl 第 2 行" in result.output and "answerable" in result.output
+
+
+def test_cli_splits_merged_corpus_skip_and_diff(data_copy: Path, tmp_path: Path) -> None:
+    """--all-splits on a splits file: a merged corpus (extra document + the shipped corpus) gets its own index,
+    a split without gold files is skipped with its reason, and --diff compares the next run with the report."""
+    from assistant.cli import app
+
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    (extra / "extra-notice.txt").write_text("关于组织申报2026年度绿色制造项目的通知\n申报截止时间为2026年3月31日。\n", encoding="utf-8")
+    cfg = tmp_path / "splits.toml"
+    cfg.write_text(
+        f'[splits.merged]\ndescription = "合并语料"\ngold = ["{subset_gold(tmp_path)}"]\ncorpus = ["{extra}", "{CORPUS}"]\n'
+        f'[splits.absent]\ngold = ["{tmp_path}/nope/questions-*.jsonl"]\ncorpus = ["{CORPUS}"]\n',
+        encoding="utf-8",
+    )
+    runner = CliRunner()
+    base = ["eval", "--data-dir", str(data_copy), "--splits-file", str(cfg), "--reports-dir", str(tmp_path / "r"), "--no-judge"]
+    result = runner.invoke(app, [*base, "--all-splits"])
+    assert result.exit_code == 0, result.output
+    assert "评测划分并排对比" in result.output and "跳过划分 absent" in result.output and "没有金标文件" in result.output
+    assert "| metric | merged/project |" in next((tmp_path / "r").glob("*-splits.md")).read_text(encoding="utf-8")
+    merged = data_copy / "eval" / "merged"
+    assert sorted(p.name for p in (merged / "corpus").iterdir()) == sorted(["extra-notice.txt", PLAN, REPLY])
+    assert (merged / "data" / "current.json").is_file()
+    saved = next((tmp_path / "r").glob("*-splits.json"))
+    data = json.loads(saved.read_text(encoding="utf-8"))
+    assert list(data["splits"]) == ["merged"] and "absent" in data["skipped"]
+    assert len(data["splits"]["merged"]["corpus"]) == 3 and data["splits"]["merged"]["n_questions"] == len(SUBSET)
+    assert "right_doc_cited" in data["splits"]["merged"]["systems"][0]["scores"]["values"]
+
+    result = runner.invoke(app, [*base, "--split", "merged", "--diff", str(saved)])
+    assert result.exit_code == 0, result.output
+    assert f"比较了 {len(SUBSET)} 个问题（1 个划分）：修好 0，变坏 0，有好有坏 0" in result.output
+
+    unknown = runner.invoke(app, [*base, "--split", "nope"])
+    assert unknown.exit_code == 2 and "没有这个评测划分" in unknown.output
+    absent = runner.invoke(app, [*base, "--split", "absent"])
+    assert absent.exit_code == 2 and "无法运行" in absent.output

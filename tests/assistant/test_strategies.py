@@ -134,7 +134,9 @@ def test_default_order_is_the_documented_one() -> None:
 
 
 def _answerer(corpus: TinyCorpus, **kw) -> ExtractiveAnswerer:
+    """The strategies with the rules' hand weights (the fitted models have tests of their own)."""
     snapshot = SimpleNamespace(chunks=corpus.chunks, lexical=corpus.lexical, documents=corpus.documents, sentences=None)
+    kw.setdefault("fitted", False)
     return ExtractiveAnswerer(Settings(), snapshot, {}, corpus.rules, **kw)  # type: ignore[arg-type]
 
 
