@@ -44,6 +44,10 @@ test-fast: install
 eval: install
 	$(BIN)/assistant eval
 
+# Fit the sentence and decision models on the tune splits (dev-tune + gold), write assistant/data/fitted.json.
+tune: install
+	$(BIN)/assistant eval --fit
+
 # every split of eval/splits.toml whose files exist (eval/README.md); dev-test is not for tuning
 eval-splits: install
 	$(BIN)/assistant eval --all-splits

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -23,9 +24,13 @@ class AskFilters(BaseModel):
         description="只在这些文件中检索（相对语料目录的路径，见 GET /v1/documents 的 source）。",
         examples=["zhangjiang-changning-park-action-plan-2025-2026.md"],
     )
+    kind: str | list[str] | None = Field(default=None, description="只看这类文件（若干措施、申报通知、实施细则……，见 GET /v1/documents 的 kind）。")
+    status: str | list[str] | None = Field(default=None, description="只看带这些标记的文件：试行、征求意见稿、废止、修订。")
+    exclude_status: list[str] | None = Field(default=None, description="排除带这些标记的文件，例如 [\"征求意见稿\", \"废止\"]。")
+    valid_on: date | None = Field(default=None, description="只看这一天有效的政策（按正文写明的施行日期与有效期；未写明的视为有效；已废止的排除）。")
 
     def as_dict(self) -> dict[str, Any] | None:
-        data = self.model_dump(exclude_none=True)
+        data = self.model_dump(exclude_none=True, mode="json")
         return data or None
 
 

@@ -15,7 +15,7 @@ from assistant.question import QuestionAnalysis, TermWeights, analyse, is_phrasi
 from assistant.rules import Rules, load_rules
 from assistant.settings import Settings
 from assistant.synonyms import load_synonyms, variants
-from assistant.types import Gate, Hit
+from assistant.types import DocumentMeta, Gate, Hit
 from embeddings.base import PolicyEmbeddings
 
 
@@ -35,7 +35,27 @@ class Retrieval:
     query_vector: np.ndarray | None = None  # unit vector of the query, when the dense side embedded it
 
 
+DOCUMENT_FILTERS = frozenset({"kind", "issuer", "status", "exclude_status", "valid_on"})
+
+
+def document_passes(meta: DocumentMeta, key: str, value: Any) -> bool:
+    """One document-level filter: kind/issuer (any of), status (has any of), exclude_status (has none of),
+    valid_on (ISO date within 施行日期…有效期 as far as the text gives them, and not 废止)."""
+    values = set(value) if isinstance(value, list | tuple | set) else {value}
+    if key in ("kind", "issuer"):
+        return getattr(meta, key) in values
+    if key == "status":
+        return bool(values & set(meta.status))
+    if key == "exclude_status":
+        return not values & set(meta.status)
+    day = str(value)
+    return "废止" not in meta.status and (not meta.effective_date or meta.effective_date <= day) and (
+        not meta.expiry_date or day <= meta.expiry_date)
+
+
 def _where(filters: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The Chroma ``where`` for chunk-level filters (document-level ones are applied to the results)."""
+    filters = {k: v for k, v in (filters or {}).items() if k not in DOCUMENT_FILTERS}
     if not filters:
         return None
     clauses = []
@@ -59,12 +79,19 @@ class HybridRetriever:
         self.rules = rules or load_rules(settings.rules_path)
 
     def _allowed(self, filters: dict[str, Any] | None) -> set[str] | None:
+        """Chunk ids that pass the filters: chunk fields (source, doc_number …) or the document's policy facts
+        (``DOCUMENT_FILTERS``: kind, issuer, status, exclude_status, valid_on)."""
         if not filters:
             return None
         allowed = set()
+        docs = self.snapshot.documents
         for cid, chunk in self.snapshot.chunks.items():
+            doc = docs.get(chunk.source)
             ok = True
             for key, value in filters.items():
+                if key in DOCUMENT_FILTERS:
+                    ok &= doc is not None and document_passes(doc.meta, key, value)
+                    continue
                 have = getattr(chunk, key, None)
                 want = set(value) if isinstance(value, list | tuple | set) else {value}
                 ok &= have in want
@@ -87,6 +114,8 @@ class HybridRetriever:
             vector = self.embeddings.embed_query(query)
             dense = snap.vector.search(vector, s.candidate_k, _where(filters))
 
+        if allowed is not None:
+            dense = [(cid, sim) for cid, sim in dense if cid in allowed]
         fused: dict[str, Hit] = {}
         for rank, (cid, sim) in enumerate(dense, 1):
             if cid not in snap.chunks:

@@ -220,8 +220,21 @@ class RefusalRules(_Strict):
     closest_documents: int = Field(ge=0)
 
 
+class DecisionRules(_Strict):
+    question_words: Words
+    document_slots: tuple[str, ...] = ()
+
+
+class PolicyRules(_Strict):
+    effective: Regex
+    validity: Regex
+    status: Regex
+
+
 class AnswerRules(_Strict):
     qualifiers: QualifierRules
+    policy: PolicyRules
+    decision: DecisionRules
     sentence: SentenceRules
     enumeration: EnumerationRules
     structure: StructureRules

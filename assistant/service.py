@@ -33,6 +33,10 @@ class DocumentInfo(BaseModel):
     date: str
     kind: str
     chunks: int
+    effective_date: str = ""  # 施行日期 read from the text
+    expiry_date: str = ""  # end of validity read from the text
+    status: list[str] = []  # 试行 / 征求意见稿 / 废止 / 修订
+    title_from_filename: bool = False  # no title line found in the text: the file name stands in
 
 
 class ChunkView(BaseModel):
@@ -171,7 +175,8 @@ class Assistant:
             out.append(
                 DocumentInfo(
                     id=m.sha256[:16], source=source, title=m.title, doc_number=m.doc_number, issuer=m.issuer,
-                    date=m.date, kind=m.kind, chunks=counts.get(source, 0),
+                    date=m.date, kind=m.kind, chunks=counts.get(source, 0), effective_date=m.effective_date,
+                    expiry_date=m.expiry_date, status=list(m.status), title_from_filename=m.title_from_filename,
                 )
             )
         return out

@@ -106,6 +106,10 @@ class Citation(BaseModel):
     section: str = ""
     quote: str
     chunk_id: str
+    # the cited policy's own dates and status, read from its text at ingest (absent when the text gives none)
+    effective_date: str | None = None
+    expiry_date: str | None = None
+    status: list[str] | None = None
 
 
 class Context(BaseModel):

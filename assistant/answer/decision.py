@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from assistant.answer.qualifiers import Mismatch, mismatches
-from assistant.answer.scoring import decision_features
+from assistant.answer.qualifiers import Mismatch
+from assistant.answer.scoring import decision_features, scoped_mismatches
 from assistant.answer.strategies.base import AnswerContext, Draft
 from assistant.answer.strategies.sentence import best_sentence
 
@@ -45,10 +45,12 @@ def decide(ctx: AnswerContext, draft: Draft) -> Decision:
     dense_best = best.features.get("dense") if best else None
     gate = ctx.gate
     qrules = ctx.rules.answer.qualifiers
+    slots = ctx.rules.answer.decision.document_slots
+    docs = "\n".join(d.text for d in (ctx.documents.get(c.source) for c in draft.citations) if d is not None)
     f = decision_features(
         ctx.analysis, ctx.weights, ctx.qualifiers, qrules, evidence, quote, p_best, p_second, dense_best,
         gate.coverage if gate else 0.0, gate.top_dense if gate else 0.0, bool(gate and gate.passed),
-        gate.reason if gate else "",
+        gate.reason if gate else "", ctx.content_terms, docs, slots,
     )
     p = fitted.decision.prob(f)
-    return Decision(p >= fitted.threshold, p, f, mismatches(ctx.qualifiers, evidence, qrules))
+    return Decision(p >= fitted.threshold, p, f, scoped_mismatches(ctx.qualifiers, evidence, f"{evidence}\n{docs}", qrules, slots))

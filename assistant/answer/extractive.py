@@ -2,11 +2,13 @@
 (``assistant.answer.strategies``), tried in this fixed order; the first that returns a ``Draft`` decides:
 
 1. ``structure`` — enumeration/ordinal questions about a section's sub-headings ("分成哪几大类？", "第二项…");
-2. ``metadata`` — questions about the document itself (文号, 签发人, 日期, 联系电话 …), from its metadata lines;
-3. ``ordinal`` — "第二项…": that item of an 一是/二是 enumeration, or a refusal (never another item);
-4. ``table`` — the header row + matching row(s) when the best sentence is a table row;
-5. ``sentence`` — the sentences scoring best on the question's salient terms (enumerations widened to the
-   whole list).
+2. ``policy`` — 施行日期 / 有效期 / 试行·征求意见稿·废止, from the sentences ingest read them from; a date the
+   document does not give is refused, never answered with another date;
+3. ``metadata`` — questions about the document itself (文号, 签发人, 日期, 联系电话 …), from its metadata lines;
+4. ``ordinal`` — "第二项…": that item of an 一是/二是 enumeration, or a refusal (never another item);
+5. ``table`` — the header row + matching row(s) when the best sentence is a table row;
+6. ``sentence`` — the sentences scoring best (the fitted sentence model, or the rules' hand weights), widened
+   to the whole list for list questions; its draft, like the table's, is then checked by the fitted decision.
 
 Every quote is a verbatim slice of the source document; ``citations.verify`` checks it again, and a draft
 left without citations becomes a refusal. The word lists, patterns and weights come from a ``Rules`` object
@@ -27,10 +29,20 @@ from assistant.prompts import render
 from assistant.retrieve import Retrieval
 from assistant.rules import Rules, load_rules
 from assistant.settings import Settings
-from assistant.types import Answer, Context, Document
+from assistant.types import Answer, Citation, Context, Document
 
 # Strategies whose drafts the fitted decision checks (answers quoted from the text itself).
 DECIDED = frozenset({"table", "sentence"})
+
+
+def with_policy(citation: Citation, documents: dict[str, Document]) -> Citation:
+    """The citation with its document's 施行日期, 有效期 and status, so staff see whether the policy is in force."""
+    doc = documents.get(citation.source)
+    if doc is None:
+        return citation
+    m = doc.meta
+    return citation.model_copy(update={"effective_date": m.effective_date or None, "expiry_date": m.expiry_date or None,
+                                       "status": list(m.status) or None})
 
 
 def decision_evidence(draft: Draft) -> str:
@@ -108,6 +120,7 @@ class ExtractiveAnswerer:
         answer_text, citations = verify(draft.text, draft.citations, documents)
         if not citations:
             return self._refuse(question, retrieval, contexts)
+        citations = [with_policy(c, documents) for c in citations]
         return Answer(question=question, answer=answer_text, grounded=True, citations=citations, contexts=contexts)
 
     # ---- refusal ------------------------------------------------------------------------------------

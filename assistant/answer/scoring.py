@@ -11,7 +11,8 @@ a data file (``assistant/data/fitted.json``), replace hand-set weights:
 - the **decision model** takes the chosen answer's evidence (quote + section + title) and decides answer vs.
   refuse: the share of the question the evidence holds, the weight of the biggest missing term, a qualifier
   the evidence contradicts (市级 where 国家级 was asked), the sentence model's confidence and margin, and the
-  retrieval gate's verdicts as features rather than hard rules.
+  retrieval gate's verdicts as features rather than hard rules. Only evidence is a feature, nothing about the
+  question's form (a list question, its length): else the model learns "list questions are answerable".
 
 Features are plain floats named in ``SENTENCE_FEATURES`` / ``DECISION_FEATURES``; a model file names the
 features it was fitted on, so a stale file is caught at load.
@@ -43,9 +44,9 @@ SENTENCE_FEATURES = (
     "first_in_chunk",
 )
 DECISION_FEATURES = (
-    "p_best", "margin", "ev_cover", "missing_max", "missing_share", "dense_best", "top_dense", "gate_coverage",
-    "gate_pass", "gate_place", "gate_number", "gate_type", "type_match", "qual_sibling", "qual_missing",
-    "n_terms", "enumeration",
+    "p_best", "margin", "ev_cover", "doc_cover", "missing_max", "missing_share", "content_missing",
+    "content_missing_max", "dense_best", "top_dense", "gate_coverage", "gate_pass", "gate_place", "gate_type",
+    "type_match", "qual_sibling", "qual_missing",
 )
 
 
@@ -112,6 +113,21 @@ def load_fitted(path: Path | str | None = None) -> FittedScoring | None:
 
 
 # ---- features -------------------------------------------------------------------------------------------------
+def scoped_mismatches(qualifiers: list[Qualifier], local: str, document: str, qrules: QualifierRules,
+                      document_slots: tuple[str, ...]) -> list:
+    """Qualifier mismatches, each slot checked where it is written: a year or batch anywhere in the document
+    (titles and first paragraphs carry them), a level, place or kind in the answer's own evidence."""
+    doc_q = [q for q in qualifiers if q.slot in document_slots]
+    local_q = [q for q in qualifiers if q.slot not in document_slots]
+    return mismatches(local_q, local, qrules) + mismatches(doc_q, document, qrules)
+
+
+def scoped_present(qualifiers: list[Qualifier], local: str, document: str, document_slots: tuple[str, ...]) -> float:
+    if not qualifiers:
+        return 1.0
+    return sum(q.value in (document if q.slot in document_slots else local) for q in qualifiers) / len(qualifiers)
+
+
 def _share(tw: TermWeights, terms: set[str]) -> float:
     total = tw.total
     return sum(tw.weights[t] for t in terms) / total if total else 0.0
@@ -130,6 +146,8 @@ def sentence_features(
     position: int,
     dense: float | None,
     best_dense: float | None,
+    document: str = "",
+    document_slots: tuple[str, ...] = (),
 ) -> dict[str, float]:
     chunk = hit.chunk
     head = f"{chunk.title}\n{chunk.section}\n"
@@ -160,8 +178,9 @@ def sentence_features(
     if qa.numbers:
         f["number_match"] = 1.0 if all(n.lower() in evidence.lower() for n in qa.numbers) else -1.0
     if qualifiers:
-        f["qual_ok"] = sum(q.value in evidence for q in qualifiers) / len(qualifiers)
-        f["qual_sibling"] = float(bool(mismatches(qualifiers, evidence, qrules)))
+        doc = f"{chunk.title}\n{document}"
+        f["qual_ok"] = scoped_present(qualifiers, evidence, doc, document_slots)
+        f["qual_sibling"] = float(bool(scoped_mismatches(qualifiers, evidence, doc, qrules, document_slots)))
     return f
 
 
@@ -182,6 +201,9 @@ def decision_features(
     top_dense: float,
     gate_pass: bool,
     gate_reason: str,
+    content: frozenset[str] = frozenset(),
+    document: str = "",
+    document_slots: tuple[str, ...] = (),
 ) -> dict[str, float]:
     found = tw.found(evidence)
     missing = [t for t in tw.weights if t not in found]
@@ -196,16 +218,20 @@ def decision_features(
         "gate_coverage": gate_coverage,
         "gate_pass": float(gate_pass),
         "gate_place": float(gate_reason == "place"),
-        "gate_number": float(gate_reason == "number"),
         "gate_type": float(gate_reason == "answer_type"),
-        "n_terms": min(len(tw.weights), 12) / 12.0,
-        "enumeration": float(qa.enumeration),
+        "doc_cover": tw.cover(document) if document else 0.0,
     }
+    content_total = sum(tw.weights[t] for t in content)
+    if content_total:
+        content_missing = [tw.weights[t] for t in content if t not in found]
+        f["content_missing"] = sum(content_missing) / content_total
+        f["content_missing_max"] = max(content_missing, default=0.0) / content_total
     if dense_best is not None:
         f["dense_best"] = dense_best
     if qa.answer_pattern is not None:
         f["type_match"] = 1.0 if qa.answer_pattern.search(quote) else -1.0
     if qualifiers:
-        f["qual_sibling"] = float(bool(mismatches(qualifiers, evidence, qrules)))
-        f["qual_missing"] = sum(q.value not in evidence for q in qualifiers) / len(qualifiers)
+        doc = f"{evidence}\n{document}"
+        f["qual_sibling"] = float(bool(scoped_mismatches(qualifiers, evidence, doc, qrules, document_slots)))
+        f["qual_missing"] = 1.0 - scoped_present(qualifiers, evidence, doc, document_slots)
     return f

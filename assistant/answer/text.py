@@ -27,7 +27,21 @@ def sentences(text: str) -> list[Span]:
     return out
 
 
-def content_spans(text: str, section: str, sep: str = " > ") -> list[Span]:
-    """Sentences of a chunk without its heading lines: a heading names what follows, it does not answer."""
+def content_spans(text: str, section: str, sep: str = " > ", table_separator: str = " | ") -> list[Span]:
+    """Sentences of a chunk without its heading lines: a heading names what follows, it does not answer.
+
+    A table row (a line whose cells ingest joined with ``table_separator``) is one span however many sentences
+    its cells hold: a cell's figure means nothing without its row."""
     headings = set(section.split(sep)) if section else set()
-    return [sp for sp in sentences(text) if sp.text not in headings]
+    out: list[Span] = []
+    pos = 0
+    for line in text.split("\n"):
+        stripped = line.strip()
+        if stripped and table_separator.strip() in stripped and (table_separator in line or stripped.startswith("|")):
+            lead = len(line) - len(line.lstrip())
+            if stripped not in headings:
+                out.append(Span(pos + lead, pos + lead + len(stripped), stripped))
+        else:
+            out.extend(Span(pos + sp.start, pos + sp.end, sp.text) for sp in sentences(line) if sp.text not in headings)
+        pos += len(line) + 1
+    return out

@@ -27,6 +27,8 @@ def eval_command(
     ncpqa_limit: Annotated[int | None, typer.Option("--ncpqa-limit", min=1, help="只问前 N 个 ncpqa 问题（文件仍全部导入）")] = None,
     diff: Annotated[Path | None, typer.Option("--diff", help="与这份旧的 JSON 报告比较：哪些问题的结果变了")] = None,
     against: Annotated[Path | None, typer.Option("--against", help="与 --diff 同用：比较两份已有报告，不运行评测")] = None,
+    fit: Annotated[bool, typer.Option("--fit", help="在调优划分（dev-tune、gold）上拟合句子评分与作答判定模型，写出数据文件")] = False,
+    fit_out: Annotated[Path | None, typer.Option("--fit-out", help="拟合结果写到这里（默认 assistant/data/fitted.json）")] = None,
 ) -> None:
     """评测：用金标问题给检索、答案与延迟打分，写出报告；指标低于阈值时以非 0 退出。"""
     from rich.console import Console
@@ -40,6 +42,15 @@ def eval_command(
         out = Console(width=160)  # piped to a file or CI log: do not fold the table at 80 columns
     say = None if as_json else (lambda msg: err.print(f"[dim]评测 {msg} …[/]"))
     try:
+        if fit:
+            from assistant.evaluation.fit import FIT_SPLITS, fit_splits, write_fitted
+
+            fitted = fit_splits(load_settings(data_dir=data_dir), split or FIT_SPLITS, splits_file=splits_file, say=say or (lambda _m: None))
+            target = fit_out or Path(__file__).resolve().parent.parent / "data" / "fitted.json"
+            write_fitted(fitted, target)
+            out.print(f"已拟合（{'；'.join(fitted.fitted_on)}）：作答阈值 {fitted.threshold}，{fitted.metrics}")
+            out.print(f"写出：{target}")
+            return
         if against is not None:
             if diff is None:
                 raise typer.BadParameter("--against 需要与 --diff OLD.json 同用")

@@ -23,6 +23,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 import numpy as np
 
@@ -203,5 +204,42 @@ def fit(
     )
 
 
-def write_fitted(fitted: FittedScoring, path=FITTED_PATH) -> None:
+def write_fitted(fitted: FittedScoring, path: Path = FITTED_PATH) -> None:
     path.write_text(fitted.model_dump_json(indent=1) + "\n", encoding="utf-8")
+
+
+# The splits `assistant eval --fit` fits on. dev-test is never among them (eval/README.md).
+FIT_SPLITS = ("dev-tune", "gold")
+NEVER_FIT = frozenset({"dev-test"})
+
+
+def fit_splits(base, names=FIT_SPLITS, *, splits_file=None, say: Callable[[str], None] = lambda _m: None) -> FittedScoring:  # noqa: ANN001
+    """Fit on the named splits of eval/splits.toml: each ingested into its own index, as the eval does."""
+    from assistant.errors import InputError
+    from assistant.evaluation.gold import load_gold
+    from assistant.evaluation.splits import load_splits, split_settings
+    from assistant.ingest.pipeline import make_embeddings, run_ingest
+
+    banned = NEVER_FIT & set(names)
+    if banned:
+        raise InputError(f"不能在 {'、'.join(sorted(banned))} 上拟合", "测试划分只用来报告结果；请在 dev-tune（和 gold）上拟合。")
+    splits = load_splits(splits_file)
+    # The service's chain must not load the models being replaced (a stale file would stop the refit).
+    base = base.model_copy(update={"scoring_path": base.data_dir / "fit-without-models.json"})
+    embeddings = make_embeddings(base)
+    sets = []
+    for name in names:
+        if name not in splits:
+            raise InputError(f"eval/splits.toml 中没有划分 {name}", f"可选：{'、'.join(splits)}。")
+        split = splits[name]
+        why = split.missing()
+        if why:
+            raise InputError(f"划分 {name} 无法使用：{why}", "请先补齐它的金标与语料。")
+        settings = split_settings(split, base)
+        run_ingest(settings, embeddings=embeddings)
+        bot = Assistant(settings, embeddings=embeddings)
+        rows = [FitQuestion(r.id, r.question, r.answerable, [list(v) for v in r.key_facts], list(r.history),
+                            bool(getattr(r, "near_miss", False)))
+                for r in load_gold(split.gold_files(), corpus_sources=set(bot.snapshot().documents))]
+        sets.append((name, bot, rows))
+    return fit(sets, say=say)

@@ -83,6 +83,18 @@ class AnswerContext:
         return self.query_vector
 
     @cached_property
+    def content_terms(self) -> frozenset[str]:
+        """The question's topic words: not phrasing, not question words (时候, 几份), not the kind of answer."""
+        from assistant.question import is_phrasing
+
+        kind = self.rules.question.answer_type(self.analysis.answer_type)
+        words = self.rules.answer.decision.question_words
+        return frozenset(
+            t for t in self.weights.weights
+            if t not in words and not is_phrasing(t, self.rules) and not (kind and kind.type_words.search(t))
+        )
+
+    @cached_property
     def qualifiers(self) -> list[Qualifier]:
         return question_qualifiers(self.analysis.text or self.question, list(self.analysis.terms),
                                    self.rules.answer.qualifiers)

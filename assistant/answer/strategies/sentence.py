@@ -9,6 +9,8 @@ length budget). A second passage is added only when it answers a part of the que
 
 from __future__ import annotations
 
+import re
+
 from assistant.answer.scoring import sentence_features, sigmoid
 from assistant.answer.strategies.base import AnswerContext, Draft, Scored, quotes_draft, span_text
 from assistant.answer.text import Span, content_spans
@@ -53,8 +55,10 @@ def candidate_features(ctx: AnswerContext, top: int) -> list[tuple[int, Hit, Spa
     out = []
     for rank, (hit, dense) in enumerate(zip(hits, sims, strict=True)):
         for position, span in enumerate(content_spans(hit.chunk.text, hit.chunk.section)):
+            doc = ctx.documents.get(hit.chunk.source)
             f = sentence_features(ctx.analysis, ctx.weights, ctx.qualifiers, qrules, hit, rank, top, top_score, span,
-                                  position, dense.get((span.start, span.end)), best_dense)
+                                  position, dense.get((span.start, span.end)), best_dense,
+                                  doc.text if doc else "", ctx.rules.answer.decision.document_slots)
             out.append((rank, hit, span, f))
     return out
 
@@ -100,6 +104,14 @@ def enumeration_span(sents: list[Scored], idx: int, rules: EnumerationRules) -> 
                     and rules.intro_word in sents[lo - 1].span.text:
                 lo -= 1
     return lo, hi
+
+
+_ANNOUNCE = re.compile(r"(?:下列|以下|如下)[^，,。；]{0,12}(?:[：:]|$|[，,。])|[：:]$")
+
+
+def announces_list(text: str) -> bool:
+    """'…符合下列条件之一的单位，均可申报。', '申报材料如下：' — the items follow."""
+    return bool(_ANNOUNCE.search(text))
 
 
 def item_run(sents: list[Scored], idx: int) -> tuple[int, int]:
@@ -152,6 +164,14 @@ class SentenceStrategy:
         enumeration = ctx.analysis.enumeration
 
         best = best_sentence(scored)
+        erules = ctx.rules.answer.enumeration
+        if enumeration and not any(item_number(s.span.text, erules) == 1 for s in scored if s.hit is best.hit):
+            # A list question whose best sentence sits in a later chunk of a section (chunks of one section
+            # overlap): answer from the chunk of that section where the list starts.
+            starts = [s for s in scored if s.hit is not best.hit and s.hit.chunk.source == best.hit.chunk.source
+                      and s.hit.chunk.section == best.hit.chunk.section and item_number(s.span.text, erules) == 1]
+            if starts:
+                best = max(starts, key=lambda s: s.p)
         chunk_sents = [s for s in scored if s.hit is best.hit]
         idx = chunk_sents.index(best)
         lo = hi = idx
@@ -161,6 +181,14 @@ class SentenceStrategy:
             lo, hi = enumeration_span(chunk_sents, idx, ctx.rules.answer.enumeration)
             if (lo, hi) == (idx, idx):
                 lo, hi = item_run(chunk_sents, idx)
+        # A sentence that announces a list ("符合下列条件之一的单位…", "…如下：") needs the whole list.
+        if hi + 1 < len(chunk_sents) and announces_list(chunk_sents[hi].span.text) and \
+                numbering(chunk_sents[hi + 1].span.text) is not None:
+            hi = max(hi, item_run(chunk_sents, hi + 1)[1])
+        # A short passage (a contact block, a deadline line) is quoted whole when the best sentence alone is short.
+        whole = span_text(chunk_sents, 0, len(chunk_sents) - 1)
+        if visual_len(span_text(chunk_sents, lo, hi)) < r.lead_chars and visual_len(whole) <= r.lead_chars * 3:
+            lo, hi = 0, len(chunk_sents) - 1
         # A short lead sentence, or one that announces a list ("…如下：") needs the next sentence.
         while hi + 1 < len(chunk_sents) and (
             visual_len(span_text(chunk_sents, lo, hi)) < r.lead_chars or chunk_sents[hi].span.text.endswith(r.lead_endings)
