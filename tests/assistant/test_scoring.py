@@ -1,0 +1,216 @@
+"""The fitted answering core, piece by piece and without a model: qualifiers, the fitted models' file, the
+logistic fit, table rows and lists as answer units, the policy strategy, document-level filters, and the
+decision's refusal that says what the documents say instead."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from assistant.answer.extractive import ExtractiveAnswerer
+from assistant.answer.qualifiers import mismatches, question_qualifiers
+from assistant.answer.scoring import (
+    DECISION_FEATURES,
+    FITTED_PATH,
+    SENTENCE_FEATURES,
+    FittedScoring,
+    LinearModel,
+    load_fitted,
+    scoped_mismatches,
+)
+from assistant.answer.strategies import Draft, PolicyStrategy, Scored
+from assistant.answer.strategies.sentence import announces_list, item_run
+from assistant.answer.text import Span, content_spans
+from assistant.errors import ConfigError
+from assistant.evaluation.fit import Sample, fit_logistic, holds_all, holds_fact
+from assistant.retrieve import document_passes
+from assistant.rules import load_rules
+from assistant.settings import Settings
+from assistant.types import DocumentMeta, Hit
+from tests.fixtures.answering import PLAN, TinyCorpus
+
+RULES = load_rules()
+Q = RULES.answer.qualifiers
+
+# (question, its salient terms, evidence, slots the evidence contradicts)
+QUALIFIERS = [
+    ("对国家级专精特新企业奖励多少？", ["国家级", "专精特新", "奖励"], "对市级专精特新企业给予10万元奖励。", {"level"}),
+    ("对国家级专精特新企业奖励多少？", ["国家级", "专精特新", "奖励"], "对国家级专精特新企业给予50万元奖励。", set()),
+    ("2024年申报截止是哪天？", ["2024", "申报", "截止"], "2023年申报截止时间为11月30日。", {"year"}),
+    ("首次认定的企业奖励多少？", ["首次", "认定", "企业"], "对复审通过的企业给予5万元。", {"group0"}),
+    ("购买办公用房有补贴吗？", ["购买", "办公用房", "补贴"], "租赁办公用房的，给予租金补贴。", {"group2"}),
+    ("示范性科普场馆有几家？", ["示范性", "科普", "场馆"], "基础性科普基地213家。", set()),  # 性 is no head
+    ("第二批名单有哪些？", ["第二批", "名单"], "第一批名单如下。", {"batch"}),
+    ("有哪几类项目？", ["哪类", "项目"], "A类项目、B类项目。", set()),  # a question word, not a qualifier
+]
+
+
+@pytest.mark.parametrize(("question", "terms", "evidence", "slots"), QUALIFIERS)
+def test_qualifier_mismatches(question: str, terms: list[str], evidence: str, slots: set[str]) -> None:
+    qs = question_qualifiers(question, terms, Q)
+    assert {m.slot for m in mismatches(qs, evidence, Q)} == slots
+
+
+def test_a_year_is_checked_in_the_whole_document() -> None:
+    qs = question_qualifiers("2012年的联系人是谁？", ["2012", "联系人"], Q)
+    local = "七、联系人\n联系人：张三"
+    assert scoped_mismatches(qs, local, "2012年度资助项目申报通知\n" + local, Q, ("year",)) == []
+    assert [m.asked for m in scoped_mismatches(qs, local, "2013年度申报通知\n" + local, Q, ("year",))] == ["2012"]
+
+
+# ---- the fitted models' file ---------------------------------------------------------------------------
+def test_linear_model_and_validation() -> None:
+    m = LinearModel(features=["a", "b"], weights=[2.0, -1.0], bias=0.5)
+    assert m.logit({"a": 1.0}) == 2.5 and m.logit({}) == 0.5
+    assert 0.92 < m.prob({"a": 1.0}) < 0.93
+    with pytest.raises(ValueError):
+        LinearModel(features=["a"], weights=[1.0, 2.0])
+    with pytest.raises(ValueError, match="refit"):
+        FittedScoring(sentence=LinearModel(features=["no_such"], weights=[1.0]), decision=m.model_copy(update={"features": [], "weights": []}),
+                      threshold=0.5)
+
+
+def test_packaged_models_load_and_name_known_features() -> None:
+    fitted = load_fitted()
+    assert fitted is not None, "assistant/data/fitted.json is written by `assistant eval --fit`"
+    assert set(fitted.sentence.features) <= set(SENTENCE_FEATURES)
+    assert set(fitted.decision.features) <= set(DECISION_FEATURES)
+    assert 0 < fitted.threshold < 1 and fitted.fitted_on and "dev-test" not in " ".join(fitted.fitted_on)
+
+
+def test_a_missing_or_stale_file(tmp_path: Path) -> None:
+    assert load_fitted(tmp_path / "none.json") is None  # no file: the rules' hand weights
+    stale = tmp_path / "stale.json"
+    data = json.loads(FITTED_PATH.read_text(encoding="utf-8"))
+    data["decision"]["features"][0] = "retired_feature"
+    stale.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(ConfigError, match="eval --fit"):
+        load_fitted(stale)
+
+
+def test_fit_logistic_finds_the_separating_feature() -> None:
+    rng = np.random.default_rng(0)
+    samples = []
+    for _ in range(400):
+        signal, noise = rng.normal(), rng.normal()
+        samples.append(Sample(np.array([signal, noise]), float(signal + 0.3 * rng.normal() > 0), 1.0))
+    model = fit_logistic(samples, ("signal", "noise"))
+    w_signal, w_noise = model.weights
+    assert w_signal > 3 and abs(w_noise) < 0.5 * w_signal
+    assert model.prob({"signal": 2.0}) > 0.95 and model.prob({"signal": -2.0}) < 0.05
+
+
+def test_fact_labels_ignore_whitespace() -> None:
+    assert holds_fact("给予 50 万元奖励", [["50万元"]]) and not holds_fact("给予5万元", [["50万元"]])
+    assert holds_all("营业执照、承诺书", [["营业执照"], ["承诺书"]]) and not holds_all("营业执照", [["营业执照"], ["承诺书"]])
+
+
+# ---- answer units ----------------------------------------------------------------------------------------
+def test_a_table_row_is_one_span_and_headings_are_not_answers() -> None:
+    text = "二、支持标准\n类别 | 支持内容 | 金额\n旗舰店 | 经备案。对品牌企业。 | 最高300万元。\n其他说明。"
+    spans = content_spans(text, "二、支持标准")
+    assert [s.text for s in spans] == ["类别 | 支持内容 | 金额", "旗舰店 | 经备案。对品牌企业。 | 最高300万元。", "其他说明。"]
+    assert all(text[s.start : s.end] == s.text for s in spans)
+
+
+def _scored(texts: list[str]) -> list[Scored]:
+    hit = Hit(chunk=TinyCorpus.build().chunks[f"{PLAN}#0"], score=1.0)
+    return [Scored(0, hit, Span(0, len(t), t), 0.0) for t in texts]
+
+
+LISTS = [
+    # (sentences, index of the best one, expected (lo, hi))
+    (["申报材料如下：", "1. 营业执照复印件；", "2. 承诺书；", "3. 申报表。", "其他事项另行通知。"], 2, (0, 3)),
+    (["条件：", "（一）在本区注册；", "（二）无重大违法记录；", "三、申报材料"], 0, (0, 2)),
+    (["对企业给予奖励。", "不是列表。"], 0, (0, 0)),
+]
+
+
+@pytest.mark.parametrize(("texts", "best", "expected"), LISTS)
+def test_item_run_takes_the_whole_list(texts: list[str], best: int, expected: tuple[int, int]) -> None:
+    assert item_run(_scored(texts), best) == expected
+
+
+def test_announces_list() -> None:
+    assert announces_list("同时需符合下列条件之一的单位，均可自愿提出申报。")
+    assert announces_list("申报材料如下：")
+    assert not announces_list("对企业给予10万元奖励。")
+
+
+# ---- policy dates and status ---------------------------------------------------------------------------
+@pytest.fixture()
+def policy_corpus() -> TinyCorpus:
+    corpus = TinyCorpus.build()
+    doc = corpus.documents[PLAN]
+    sentence = "引进海外高层次人才，给予最高100万元资助。"
+    corpus.documents[PLAN] = doc.model_copy(update={"meta": doc.meta.model_copy(update={
+        "effective_date": "2025-01-01", "effective_text": sentence, "expiry_date": "2027-12-31",
+        "validity_period": "3年", "validity_text": sentence})})
+    return corpus
+
+
+def test_policy_strategy_quotes_the_sentence(policy_corpus: TinyCorpus) -> None:
+    ctx = policy_corpus.context("这个行动方案什么时候施行？有效期多久？", f"{PLAN}#0")
+    draft = PolicyStrategy().draft(ctx)
+    assert draft is not None and not draft.empty
+    assert "自2025-01-01起施行" in draft.text and "有效期至2027-12-31" in draft.text
+    assert draft.citations[0].quote == "引进海外高层次人才，给予最高100万元资助。"
+
+
+def test_policy_strategy_refuses_a_date_the_text_lacks() -> None:
+    corpus = TinyCorpus.build()
+    ctx = corpus.context("这个行动方案什么时候施行？", f"{PLAN}#0")
+    assert PolicyStrategy().draft(ctx) == Draft.nothing()  # not the 成文日期, not another date
+    assert PolicyStrategy().draft(corpus.context("海外人才资助多少？", f"{PLAN}#0")) is None  # not its kind
+
+
+FILTERS = [
+    ({"effective_date": "2025-01-01", "expiry_date": "2027-12-31"}, "valid_on", "2026-06-01", True),
+    ({"effective_date": "2025-01-01", "expiry_date": "2027-12-31"}, "valid_on", "2028-01-01", False),
+    ({"effective_date": "2025-01-01"}, "valid_on", "2024-12-31", False),
+    ({}, "valid_on", "2020-01-01", True),  # the text gives no dates: not excluded
+    ({"status": ["废止"]}, "valid_on", "2020-01-01", False),
+    ({"status": ["征求意见稿"]}, "exclude_status", ["征求意见稿", "废止"], False),
+    ({"status": ["试行"]}, "status", "试行", True),
+    ({"kind": "若干措施"}, "kind", ["若干措施", "申报通知"], True),
+]
+
+
+@pytest.mark.parametrize(("meta", "key", "value", "passes"), FILTERS)
+def test_document_filters(meta: dict, key: str, value: object, passes: bool) -> None:
+    assert document_passes(DocumentMeta(source="a.txt", title="t", **meta), key, value) is passes
+
+
+# ---- the decision ----------------------------------------------------------------------------------------
+def test_a_contradicted_qualifier_is_refused_saying_what_the_document_says() -> None:
+    corpus = TinyCorpus.build()
+    refuse = LinearModel(features=["qual_sibling"], weights=[-20.0], bias=10.0)  # answer unless contradicted
+    fitted = FittedScoring(sentence=LinearModel(features=["own_cover"], weights=[5.0]), decision=refuse,
+                           threshold=0.5, top_passages=3)
+    snapshot = SimpleNamespace(chunks=corpus.chunks, lexical=corpus.lexical, documents=corpus.documents, sentences=None)
+    answerer = ExtractiveAnswerer(Settings(), snapshot, {}, corpus.rules, fitted=fitted)  # type: ignore[arg-type]
+
+    asked = answerer.answer("国家级高层次人才资助最高多少？", corpus.retrieval("国家级高层次人才资助最高多少？", f"{PLAN}#0"),
+                            corpus.documents)
+    assert asked.grounded  # no sibling level in the evidence: answered
+    municipal = "引进市级高层次人才，给予最高100万元资助。"
+    corpus.chunks[f"{PLAN}#0"] = corpus.chunks[f"{PLAN}#0"].model_copy(update={"text": municipal})
+    doc = corpus.documents[PLAN]
+    corpus.documents[PLAN] = doc.model_copy(update={"text": doc.text.replace("引进海外高层次人才，给予最高100万元资助。", municipal)})
+    question = "国家级高层次人才资助最高多少？"
+    refused = answerer.answer(question, corpus.retrieval(question, f"{PLAN}#0"), corpus.documents)
+    assert not refused.grounded and refused.citations == [] and refused.refusal_reason == "qualifier_mismatch"
+    assert "没有关于“国家级”的规定" in refused.answer and "市级" in refused.answer
+    assert refused.related and refused.related[0].quote == "引进市级高层次人才，给予最高100万元资助。"
+
+
+def test_fitting_on_the_test_split_is_refused(tmp_path: Path) -> None:
+    from assistant.errors import InputError
+    from assistant.evaluation.fit import fit_splits
+
+    with pytest.raises(InputError, match="dev-test"):
+        fit_splits(Settings(data_dir=tmp_path), ["dev-tune", "dev-test"])
