@@ -17,7 +17,9 @@ left without citations becomes a refusal. The word lists, patterns and weights c
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 from assistant.answer.citations import verify
 from assistant.answer.decision import Decision, decide
@@ -26,6 +28,7 @@ from assistant.answer.strategies import DEFAULT_ORDER, AnswerContext, Draft, Str
 from assistant.index.lexical import LexicalIndex
 from assistant.index.snapshot import Snapshot
 from assistant.prompts import render
+from assistant.question import analyse, weigh
 from assistant.retrieve import Retrieval
 from assistant.rules import Rules, load_rules
 from assistant.settings import Settings
@@ -33,6 +36,25 @@ from assistant.types import Answer, Citation, Context, Document
 
 # Strategies whose drafts the fitted decision checks (answers quoted from the text itself).
 DECIDED = frozenset({"table", "sentence"})
+
+
+_PART = re.compile(r"[^？?]+[？?]?")
+_MARKER = re.compile(r"\[(\d+)\]")
+
+
+def question_parts(question: str) -> list[str]:
+    """The sub-questions of a question that asks two or more things ("…几点截止？受理截止又是什么时候？")."""
+    parts = [p.strip() for p in _PART.findall(question.strip())]
+    parts = [p for p in parts if len(p.rstrip("？?")) >= 4]
+    return parts if len(parts) >= 2 else []
+
+
+def join_drafts(first: Draft, second: Draft) -> Draft:
+    """Both drafts' quotes, the second's markers renumbered after the first's."""
+    offset = len(first.citations)
+    text = _MARKER.sub(lambda m: f"[{int(m.group(1)) + offset}]", second.text)
+    cites = [c.model_copy(update={"n": c.n + offset}) for c in second.citations]
+    return Draft(f"{first.text}\n{text}", first.citations + cites)
 
 
 def with_policy(citation: Citation, documents: dict[str, Document]) -> Citation:
@@ -89,7 +111,31 @@ class ExtractiveAnswerer:
             decision = decide(ctx, draft)
             if not decision.answer:
                 return self._refuse(question, retrieval, contexts, decision=decision, draft=draft)
+            draft = self._other_parts(question, retrieval, documents, draft)
         return self._finish(question, draft, documents, contexts, retrieval)
+
+    def _other_parts(self, question: str, retrieval: Retrieval, documents: dict[str, Document], draft: Draft) -> Draft:
+        """A question in two parts ("…要盖哪些章？电子版发到哪个邮箱？") gets each part answered: every part is
+        analysed on its own over the same passages, and its quote joins when the decision accepts it."""
+        parts = question_parts(question)
+        if not parts:
+            return draft
+        quoted = {c.quote for c in draft.citations}
+        for part in parts:
+            qa = analyse(part, self.rules)
+            sub = replace(retrieval, query=part, analysis=qa, weights=weigh(qa, self.lexical, self.synonyms, self.rules))
+            ctx = self.context(part, sub, documents)
+            drafted = self.draft(ctx)
+            if drafted is None or drafted[0] not in DECIDED or drafted[1].empty:
+                continue
+            sources = {c.source for c in draft.citations}  # the parts of one question ask about one document
+            extra = [c for c in drafted[1].citations if c.source in sources and c.quote not in quoted
+                     and not any(c.quote in q for q in quoted)]
+            if not extra or not decide(ctx, drafted[1]).answer:
+                continue
+            draft = join_drafts(draft, Draft("\n".join(f"{c.quote}[{c.n}]" for c in extra), extra))
+            quoted |= {c.quote for c in extra}
+        return draft
 
     def draft(self, ctx: AnswerContext) -> tuple[str, Draft] | None:
         """The first strategy's draft (before the fitted decision), with the strategy's name.
