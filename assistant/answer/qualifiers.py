@@ -36,6 +36,10 @@ class QualifierRules(BaseModel):
         return _compile(tuple(self.patterns.items()))
 
 
+# A term starting with one of these is a count or a question (哪一级, 几类, 各类), not a category name.
+_NOT_A_MODIFIER = "一二三四五六七八九十几哪某本该各每同此"
+
+
 @lru_cache(maxsize=32)
 def _compile(patterns: tuple[tuple[str, str], ...]) -> dict[str, re.Pattern[str]]:
     return {slot: re.compile(p) for slot, p in patterns}
@@ -69,7 +73,9 @@ def question_qualifiers(question: str, terms: list[str], rules: QualifierRules) 
                 out.setdefault((f"group{i}", word), Qualifier(f"group{i}", word))
     covered = "".join(q.value for q in out.values())
     for t in terms:
-        if len(t) >= 2 and t[-1] in rules.heads and t not in rules.head_exceptions and t not in covered:
+        # three characters at least: two-character words on a head (一级, 提级, 模型, 转型) are not category names
+        if len(t) >= 3 and t[-1] in rules.heads and t not in rules.head_exceptions and t not in covered \
+                and t[0] not in _NOT_A_MODIFIER:
             out.setdefault((f"head:{t[-1]}", t), Qualifier(f"head:{t[-1]}", t))
     return list(out.values())
 

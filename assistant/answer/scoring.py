@@ -164,6 +164,9 @@ def sentence_features(
         "header": float(chunk.section == HEADER_SECTION),
         "footer": float(chunk.section == FOOTER_SECTION),
         "body": float(chunk.section == BODY_SECTION),
+        # under no numbered heading at all: a preamble ("为……，根据……，制定本办法"), a cover letter
+        "preamble": float(not any(numbering(p) for p in chunk.section.split(" > "))),
+        "depth": min(chunk.section.count(" > ") + 1, 4) / 4.0,
         "short": float(visual_len(text) < 6),
         "log_len": math.log1p(len(text)) / 6.0,
         "item": float(numbering(text) is not None),

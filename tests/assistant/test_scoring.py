@@ -214,3 +214,10 @@ def test_fitting_on_the_test_split_is_refused(tmp_path: Path) -> None:
 
     with pytest.raises(InputError, match="dev-test"):
         fit_splits(Settings(data_dir=tmp_path), ["dev-tune", "dev-test"])
+
+
+def test_the_head_rule_needs_a_category_name() -> None:
+    # 哪一级 / 大模型 segment into 一级 / 模型: two characters on a head are no category names
+    assert question_qualifiers("是哪一级领导在抓？", ["一级", "领导"], Q) == []
+    assert question_qualifiers("做大模型应用的公司", ["模型", "应用"], Q) == []
+    assert [q.value for q in question_qualifiers("示范型企业奖励多少？", ["示范型", "企业"], Q)] == ["示范型"]
