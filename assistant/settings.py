@@ -145,3 +145,23 @@ class Settings(BaseSettings):
 @lru_cache
 def get_settings() -> Settings:
     return Settings().resolved()
+
+
+def settings_table() -> str:
+    """The configuration table of docs/configuration.md, generated from the fields (a test keeps the doc current)."""
+    rows = ["| variable | default | meaning |", "|---|---|---|"]
+    for name, field in Settings.model_fields.items():
+        default = field.default
+        if isinstance(default, Path):
+            try:
+                default = default.relative_to(REPO_ROOT).as_posix() + ("/" if default.suffix == "" else "")
+            except ValueError:
+                default = str(default)
+        shown = '""' if default == "" else str(default)
+        meaning = (field.description or "").replace("|", "\\|")
+        rows.append(f"| `ASSISTANT_{name.upper()}` | `{shown}` | {meaning} |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(settings_table())

@@ -70,6 +70,15 @@ def holds_fact(text: str, facts: list[list[str]]) -> bool:
     return any(_squash(v) and _squash(v) in flat for variants in facts for v in variants)
 
 
+def answers_sentence(text: str, facts: list[list[str]]) -> bool:
+    """A sentence is a positive when it holds a key fact, or is itself part of a long answer span (an answer of
+    several sentences, as in ncpqa, holds none of them whole)."""
+    if holds_fact(text, facts):
+        return True
+    flat = _squash(text)
+    return len(flat) >= 8 and any(flat in _squash(v) for variants in facts for v in variants)
+
+
 def holds_all(text: str, facts: list[list[str]]) -> bool:
     flat = _squash(text)
     return all(any(_squash(v) and _squash(v) in flat for v in variants) for variants in facts)
@@ -126,7 +135,7 @@ def sentence_samples(bot: Assistant, rows: list[FitQuestion], top: int) -> list[
     samples: list[Sample] = []
     for row, ctx in _contexts(bot, [r for r in rows if r.answerable], answerer):
         cands = candidate_features(ctx, top)
-        labels = [holds_fact(span.text, row.key_facts) for _, _, span, _ in cands]
+        labels = [answers_sentence(span.text, row.key_facts) for _, _, span, _ in cands]
         if not any(labels):
             continue  # the answer is not in the top passages: nothing to learn about sentences here
         w = 1.0 / len(cands)
@@ -174,6 +183,7 @@ def choose_threshold(model: LinearModel, rows: list[DecisionRow]) -> tuple[float
 def fit(
     sets: list[tuple[str, Assistant, list[FitQuestion]]],
     *,
+    sentence_only: list[tuple[str, Assistant, list[FitQuestion]]] | None = None,
     top_passages: int = 5,
     neighbour_ratio: float = 0.6,
     l2: float = 1.0,
@@ -182,7 +192,7 @@ def fit(
 ) -> FittedScoring:
     """Fit both models on the given (name, assistant over its corpus, tune questions) sets."""
     samples: list[Sample] = []
-    for name, bot, rows in sets:
+    for name, bot, rows in [*sets, *(sentence_only or [])]:
         say(f"句子特征：{name}（{len(rows)} 个问题）")
         samples += sentence_samples(bot, rows, top_passages)
     sentence = fit_logistic(samples, SENTENCE_FEATURES, l2)
@@ -201,7 +211,8 @@ def fit(
     return FittedScoring(
         sentence=sentence, decision=decision, threshold=threshold, neighbour_ratio=neighbour_ratio,
         top_passages=top_passages, procedure=(__doc__ or "").strip().splitlines()[0],
-        fitted_on=[f"{name}: {len(rows)} questions" for name, _, rows in sets],
+        fitted_on=[f"{name}: {len(rows)} questions" for name, _, rows in sets]
+        + [f"{name}: {len(rows)} questions (sentence model only)" for name, _, rows in sentence_only or []],
         metrics={"sentence_samples": len(samples), "sentence_positives": int(sum(s.y for s in samples)),
                  "decision_rows": len(drows), "fitted": datetime.now().date().isoformat(), **metrics},
     )
@@ -245,4 +256,24 @@ def fit_splits(base, names=FIT_SPLITS, *, splits_file=None, say: Callable[[str],
                             bool(getattr(r, "near_miss", False)))
                 for r in load_gold(split.gold_files(), corpus_sources=set(bot.snapshot().documents))]
         sets.append((name, bot, rows))
-    return fit(sets, say=say)
+    return fit(sets, sentence_only=_ncpqa_set(base, embeddings, say), say=say)
+
+
+def _ncpqa_set(base, embeddings, say: Callable[[str], None]) -> list:  # noqa: ANN001
+    """ncpqa's tune half (real documents and questions, all answerable: the sentence model only), when the
+    folder is there (eval/README.md says where it comes from; nothing of it is in the repository)."""
+    from assistant.evaluation import ncpqa
+    from assistant.ingest.pipeline import run_ingest
+
+    folder, _how = ncpqa.resolve_dir()
+    if not ncpqa.present(folder):
+        say(f"ncpqa 不在 {folder}：句子模型只用调优划分拟合")
+        return []
+    docs = ncpqa._jsonl(folder / "corpus.jsonl")
+    questions = ncpqa._jsonl(folder / "qa.jsonl")
+    root = base.data_dir / "eval" / "ncpqa"
+    settings = base.model_copy(update={"corpus_dir": ncpqa.write_corpus(docs, root / "corpus"), "data_dir": root / "data"})
+    run_ingest(settings, embeddings=embeddings)
+    bot = Assistant(settings, embeddings=embeddings)
+    rows = [FitQuestion(q["id"], q["q"], True, [[q["answer"]]]) for q in questions if q["answer"].strip()]
+    return [("ncpqa", bot, rows)]

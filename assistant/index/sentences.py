@@ -34,7 +34,7 @@ class SentenceIndex:
             self._by_chunk.setdefault(cid, []).append(i)
 
     @classmethod
-    def build(cls, chunks: list[Chunk], embeddings: PolicyEmbeddings, batch: int = 64) -> SentenceIndex:
+    def build(cls, chunks: list[Chunk], embeddings: PolicyEmbeddings, batch: int = 64, progress: bool = False) -> SentenceIndex:
         rows: list[tuple[str, int, int]] = []
         texts: list[str] = []
         for c in chunks:
@@ -42,8 +42,12 @@ class SentenceIndex:
                 rows.append((c.id, sp.start, sp.end))
                 texts.append(sp.text)
         vectors: list[list[float]] = []
-        for i in range(0, len(texts), batch):
-            vectors.extend(embeddings.embed_documents(texts[i : i + batch]))
+        from tqdm import tqdm
+
+        with tqdm(total=len(texts), desc="句子向量", unit="句", disable=not progress) as bar:
+            for i in range(0, len(texts), batch):
+                vectors.extend(embeddings.embed_documents(texts[i : i + batch]))
+                bar.update(len(texts[i : i + batch]))
         return cls(rows, _normalise(np.asarray(vectors, dtype=np.float32).reshape(len(texts), -1)))
 
     def save(self, path: Path) -> None:

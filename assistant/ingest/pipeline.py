@@ -207,7 +207,7 @@ def run_ingest(
             LexicalIndex.build([c.id for c in all_chunks], [c.lexical_text() for c in all_chunks]).save(
                 tmp_dir / "lexical"
             )
-            SentenceIndex.build(all_chunks, embeddings).save(tmp_dir / "sentences")
+            SentenceIndex.build(all_chunks, embeddings, progress=progress).save(tmp_dir / "sentences")
             write_jsonl(tmp_dir / "documents.jsonl", [documents[s] for s in sorted(documents)])
             write_jsonl(tmp_dir / "chunks.jsonl", all_chunks)
             files_manifest = {
