@@ -223,6 +223,7 @@ class RefusalRules(_Strict):
 class DecisionRules(_Strict):
     question_words: Words
     document_slots: tuple[str, ...] = ()
+    required_types: tuple[str, ...] = ()
 
 
 class PolicyRules(_Strict):

@@ -53,4 +53,8 @@ def decide(ctx: AnswerContext, draft: Draft) -> Decision:
         gate.reason if gate else "", ctx.content_terms, docs, slots,
     )
     p = fitted.decision.prob(f)
+    kind = ctx.analysis.answer_type
+    typed = kind in ctx.rules.answer.decision.required_types and ctx.analysis.answer_pattern is not None
+    if typed and not ctx.analysis.answer_pattern.search(quote):  # type: ignore[union-attr]
+        return Decision(False, p, f, [])  # asked for a figure / number / date the quote does not hold
     return Decision(p >= fitted.threshold, p, f, scoped_mismatches(ctx.qualifiers, evidence, f"{evidence}\n{docs}", qrules, slots))

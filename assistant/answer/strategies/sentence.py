@@ -13,11 +13,32 @@ import re
 
 from assistant.answer.scoring import sentence_features, sigmoid
 from assistant.answer.strategies.base import AnswerContext, Draft, Scored, quotes_draft, span_text
-from assistant.answer.text import Span, content_spans
+from assistant.answer.text import Span, content_spans, sentences
 from assistant.ingest.headings import numbering, visual_len
 from assistant.question import cn_to_int
 from assistant.rules import EnumerationRules
-from assistant.types import Hit
+from assistant.types import Document, Hit
+
+_ENDS = "。！？!?；;"
+_CLOSE = "”’」』）)】》"
+
+
+def answer_spans(hit: Hit, documents: dict[str, Document]) -> list[Span]:
+    """The sentences of a chunk that may stand as an answer: whole sentences only (chunks of a long section
+    overlap and may start or end mid-sentence: that fragment is whole in the neighbouring chunk). Header lines
+    stay candidates (a reply's header holds its 提案 number and 办理结果); the sentence model weighs them down
+    when the question is about the body."""
+    chunk = hit.chunk
+    spans = content_spans(chunk.text, chunk.section)
+    doc = documents.get(chunk.source)
+    if doc is not None and spans:
+        text = doc.text
+        if chunk.start > 0 and spans[0].start == 0 and text[chunk.start - 1] not in _ENDS + "\n" + _CLOSE:
+            spans = spans[1:]  # begins mid-sentence
+        if spans and spans[-1].end == len(chunk.text) and chunk.end < len(text) and text[chunk.end] != "\n" \
+                and spans[-1].text.rstrip(_CLOSE)[-1:] not in _ENDS:
+            spans = spans[:-1]  # ends mid-sentence
+    return spans
 
 
 def score_sentences(ctx: AnswerContext) -> list[Scored]:
@@ -31,7 +52,7 @@ def score_sentences(ctx: AnswerContext) -> list[Scored]:
     scored: list[Scored] = []
     for rank, hit in enumerate(ctx.hits[:top]):
         context = f"{hit.chunk.title}\n{hit.chunk.section}\n"
-        for span in content_spans(hit.chunk.text, hit.chunk.section):
+        for span in answer_spans(hit, ctx.documents):
             # The heading and title answer part of the question for every sentence below them;
             # the sentence's own coverage decides between them.
             score = tw.cover(context + span.text) + r.own_weight * tw.cover(span.text) + r.rank_bonus * (1 - rank / top)
@@ -54,7 +75,7 @@ def candidate_features(ctx: AnswerContext, top: int) -> list[tuple[int, Hit, Spa
     qrules = ctx.rules.answer.qualifiers
     out = []
     for rank, (hit, dense) in enumerate(zip(hits, sims, strict=True)):
-        for position, span in enumerate(content_spans(hit.chunk.text, hit.chunk.section)):
+        for position, span in enumerate(answer_spans(hit, ctx.documents)):
             doc = ctx.documents.get(hit.chunk.source)
             f = sentence_features(ctx.analysis, ctx.weights, ctx.qualifiers, qrules, hit, rank, top, top_score, span,
                                   position, dense.get((span.start, span.end)), best_dense,
@@ -144,6 +165,17 @@ def item_run(sents: list[Scored], idx: int) -> tuple[int, int]:
     return min(lo, idx), max(hi, idx)
 
 
+def count_items(quote: str, rules: EnumerationRules) -> int:
+    """Items of one numbering in a quoted list ('1. …；2. …；3. …' → 3; '一是…二是…' → 2)."""
+    kinds: dict[str, int] = {}
+    for sp in sentences(quote):
+        m = numbering(sp.text)
+        key = m.kind if m else ("item" if item_number(sp.text, rules) else "")
+        if key:
+            kinds[key] = kinds.get(key, 0) + 1
+    return max(kinds.values(), default=0)
+
+
 def best_sentence(scored: list[Scored]) -> Scored:
     return max(scored, key=lambda s: s.score)
 
@@ -153,7 +185,14 @@ class SentenceStrategy:
 
     def draft(self, ctx: AnswerContext) -> Draft | None:
         groups = self.extract(ctx)
-        return quotes_draft(groups) if groups else Draft.nothing()
+        if not groups:
+            return Draft.nothing()
+        draft = quotes_draft(groups)
+        if ctx.analysis.enumeration:
+            n = count_items(groups[0][1], ctx.rules.answer.enumeration)
+            if n >= 2:  # a list question is told how many items the list has
+                draft = Draft(f"共{n}项：\n{draft.text}", draft.citations)
+        return draft
 
     def extract(self, ctx: AnswerContext) -> list[tuple[Hit, str]]:
         scored = ctx.scored
