@@ -221,3 +221,22 @@ def test_the_head_rule_needs_a_category_name() -> None:
     assert question_qualifiers("是哪一级领导在抓？", ["一级", "领导"], Q) == []
     assert question_qualifiers("做大模型应用的公司", ["模型", "应用"], Q) == []
     assert [q.value for q in question_qualifiers("示范型企业奖励多少？", ["示范型", "企业"], Q)] == ["示范型"]
+
+
+def test_list_strategy_answers_every_item_of_the_named_section() -> None:
+    from assistant.answer.strategies import ListStrategy
+    from assistant.types import Chunk, Document
+
+    corpus = TinyCorpus.build()
+    text = "二、申报条件\n在本区注册。\n三、申报材料\n1. 营业执照复印件；\n2. 承诺书；\n3. 申报表。"
+    start = text.index("三、申报材料")
+    corpus.documents["guide.txt"] = Document(meta=DocumentMeta(source="guide.txt", title="某区申报指南"), text=text)
+    corpus.chunks["guide.txt#0"] = Chunk(id="guide.txt#0", source="guide.txt", title="某区申报指南", section="二、申报条件",
+                                         start=0, text=text[:start - 1])
+    corpus.chunks["guide.txt#1"] = Chunk(id="guide.txt#1", source="guide.txt", title="某区申报指南", section="三、申报材料",
+                                         start=start, ordinal=1, text=text[start:])
+    draft = ListStrategy().draft(corpus.context("申报需要提交哪些材料？", "guide.txt#1"))
+    assert draft is not None and draft.text.startswith("共3项：")
+    assert draft.citations[0].quote == "1. 营业执照复印件；\n2. 承诺书；\n3. 申报表。"
+    assert ListStrategy().draft(corpus.context("申报材料的要求是什么？", "guide.txt#1")) is None  # not a list question
+    assert ListStrategy().draft(corpus.context("申报条件有哪些？", "guide.txt#0")) is None  # no numbered items there

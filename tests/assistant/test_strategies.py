@@ -130,7 +130,7 @@ def test_table_strategy(corpus, question, hits, expected) -> None:
 
 # ---- the answerer: order and the public interface ------------------------------------------------------
 def test_default_order_is_the_documented_one() -> None:
-    assert [s.name for s in (cls() for cls in DEFAULT_ORDER)] == ["structure", "policy", "metadata", "ordinal", "table", "sentence"]
+    assert [s.name for s in (cls() for cls in DEFAULT_ORDER)] == ["structure", "list", "policy", "metadata", "ordinal", "table", "sentence"]
 
 
 def _answerer(corpus: TinyCorpus, **kw) -> ExtractiveAnswerer:
