@@ -28,6 +28,7 @@ from pydantic import (
 
 from assistant.answer.qualifiers import QualifierRules as _QualifierRules
 from assistant.errors import ConfigError
+from assistant.yamlfile import compose, node_line, syntax_error
 
 PACKAGED = Path(__file__).resolve().parent / "data" / "rules.yaml"
 ENV_PATH = "ASSISTANT_RULES_PATH"
@@ -253,29 +254,6 @@ class Rules(_Strict):
 
 
 # ---- reading the file with line numbers -------------------------------------------------------------------
-def _node_line(root: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
-    """1-based line of the YAML node at a pydantic error location (for an unknown key: the key's own line)."""
-    node, line = root, None
-    for part in loc:
-        if node is None:
-            break
-        line = node.start_mark.line + 1
-        if isinstance(node, yaml.MappingNode) and isinstance(part, str):
-            pair = next(((k, v) for k, v in node.value if getattr(k, "value", None) == part), None)
-            if pair is None:
-                node = None
-                break
-            line = pair[0].start_mark.line + 1
-            node = pair[1]
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-            node = node.value[part]
-        else:
-            break
-    if node is not None:
-        line = node.start_mark.line + 1
-    return line
-
-
 _MESSAGES = {
     "extra_forbidden": "不认识的字段（拼写错误？）",
     "missing": "缺少必填字段",
@@ -307,12 +285,9 @@ def parse_rules(text: str, path: Path | str = "<rules>") -> Rules:
     """Validate rules YAML text; ``path`` only names the file in errors."""
     hint = f"请对照内置的 {PACKAGED.name}（assistant/data/）修正该条目。"
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        data, root = compose(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"第 {mark.line + 1} 行" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc)
+        where, problem = syntax_error(exc)
         raise RulesError(f"规则文件 {path} {where}不是有效的 YAML：{problem}", "请修正 YAML 语法（缩进、冒号、引号）。") from exc
     if not isinstance(data, dict):
         raise RulesError(f"规则文件 {path} 的顶层必须是键值映射（lexical: …, question: …）", hint)
@@ -321,7 +296,7 @@ def parse_rules(text: str, path: Path | str = "<rules>") -> Rules:
     except ValidationError as exc:
         first = exc.errors()[0]
         loc = tuple(first.get("loc", ()))
-        line = _node_line(root, loc)
+        line = node_line(root, loc)
         where = f"第 {line} 行" if line else ""
         field = ".".join(str(p) for p in loc) or "(顶层)"
         more = f"（另有 {exc.error_count() - 1} 处问题）" if exc.error_count() > 1 else ""

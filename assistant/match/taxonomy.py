@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from assistant.errors import ConfigError
 from assistant.settings import Settings
+from assistant.yamlfile import compose, node_line, syntax_error
 
 PACKAGED = Path(__file__).with_name("taxonomy.yaml")
 EXTENSION_NAMES = ("taxonomy.yaml", "taxonomy.yml")  # in corpus_dir: an office's additions
@@ -235,24 +236,6 @@ class Taxonomy(_Strict):
 
 
 # ---- reading files with line numbers ------------------------------------------------------------------
-def _node_line(root: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
-    """1-based line of the YAML node at a pydantic error location (the deepest node found)."""
-    node, line = root, None
-    for part in loc:
-        if node is None:
-            break
-        line = node.start_mark.line + 1
-        if isinstance(node, yaml.MappingNode) and isinstance(part, str):
-            node = next((v for k, v in node.value if getattr(k, "value", None) == part), None)
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-            node = node.value[part]
-        else:
-            break
-    if node is not None:
-        line = node.start_mark.line + 1
-    return line
-
-
 def _read(path: Path) -> tuple[dict[str, Any], yaml.Node | None, str]:
     try:
         text = path.read_text(encoding="utf-8")
@@ -263,12 +246,9 @@ def _read(path: Path) -> tuple[dict[str, Any], yaml.Node | None, str]:
     except (OSError, UnicodeDecodeError) as exc:
         raise TaxonomyError(f"无法读取分类词表 {path}：{exc}", "请确认文件存在且为 UTF-8 编码。") from exc
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        data, root = compose(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"第 {mark.line + 1} 行" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc)
+        where, problem = syntax_error(exc)
         raise TaxonomyError(
             f"分类词表 {path} {where}不是有效的 YAML：{problem}",
             "请修正该文件的 YAML 语法（缩进、冒号、引号）。",
@@ -318,7 +298,7 @@ def _parse(path: Path) -> tuple[TaxonomyFile, str]:
     except ValidationError as exc:
         first = exc.errors()[0]
         loc = tuple(first.get("loc", ()))
-        line = _node_line(root, loc)
+        line = node_line(root, loc)
         where = f"第 {line} 行" if line else ""
         field = ".".join(str(p) for p in loc) or "(顶层)"
         more = f"（另有 {exc.error_count() - 1} 处问题）" if exc.error_count() > 1 else ""
