@@ -185,7 +185,8 @@ class ExtractiveAnswerer:
             first = draft.citations[0].model_copy(update={"n": 1})
             doc = self.snapshot.documents.get(first.source)
             if doc is not None and first.quote in doc.text:  # what the documents say instead, checked verbatim
-                instead, related = {"asked": m.asked, "found": m.found, "quote": first.quote}, [first]
+                instead = {"asked": m.asked, "found": m.found, "quote": first.quote, "title": first.title}
+                related = [first]
         missing = retrieval.gate.missing_terms[: r.missing_terms]
         if decision is not None and not missing:
             found = retrieval.weights.found(decision_evidence(draft)) if draft is not None else set()

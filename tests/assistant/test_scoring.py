@@ -204,7 +204,8 @@ def test_a_contradicted_qualifier_is_refused_saying_what_the_document_says() -> 
     question = "国家级高层次人才资助最高多少？"
     refused = answerer.answer(question, corpus.retrieval(question, f"{PLAN}#0"), corpus.documents)
     assert not refused.grounded and refused.citations == [] and refused.refusal_reason == "qualifier_mismatch"
-    assert "没有关于“国家级”的规定" in refused.answer and "市级" in refused.answer
+    assert "没有关于“国家级”的规定" in refused.answer and "“引进市级高层次人才" in refused.answer
+    assert "[1]" not in refused.answer  # no marker: a refusal's citations are empty, the quote is in `related`
     assert refused.related and refused.related[0].quote == "引进市级高层次人才，给予最高100万元资助。"
 
 
