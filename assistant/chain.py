@@ -39,8 +39,8 @@ class PolicyRetriever(BaseRetriever):
 
 
 def make_answerer(settings: Settings, retriever: HybridRetriever) -> Answerer:
-    extractive = ExtractiveAnswerer(settings, retriever.snapshot, retriever.synonyms(), retriever.rules,
-                                    embed=retriever.embeddings.embed_query)
+    embed = retriever.embeddings.embed_query if settings.sentence_similarity == "always" else None
+    extractive = ExtractiveAnswerer(settings, retriever.snapshot, retriever.synonyms(), retriever.rules, embed=embed)
     if settings.answerer == "llm":
         from assistant.answer.llm import LLMAnswerer
 

@@ -72,6 +72,10 @@ class Settings(BaseSettings):
         default=Path(__file__).resolve().parent / "data" / "rules.yaml",
         description="Question/gate/answer rules YAML (word lists, patterns, weights); default the packaged file.",
     )
+    sentence_similarity: Literal["retrieved", "always"] = Field(
+        default="retrieved",
+        description="Sentence-vector similarity in answer scoring: retrieved = when retrieval embedded the query (adaptive dense); always = embed every question for it (one more embedding per question: refit after changing).",
+    )
     scoring_path: Path = Field(
         default=Path(__file__).resolve().parent / "data" / "fitted.json",
         description="Fitted sentence/decision models (written by `assistant eval --fit`); no file there = the rules' hand weights.",

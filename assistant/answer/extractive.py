@@ -121,9 +121,12 @@ class ExtractiveAnswerer:
         if not parts:
             return draft
         quoted = {c.quote for c in draft.citations}
+        ctx_vector = retrieval.query_vector
         for part in parts:
             qa = analyse(part, self.rules)
-            sub = replace(retrieval, query=part, analysis=qa, weights=weigh(qa, self.lexical, self.synonyms, self.rules))
+            # the whole question's vector serves its parts (no embedding per part)
+            sub = replace(retrieval, query=part, analysis=qa, weights=weigh(qa, self.lexical, self.synonyms, self.rules),
+                          query_vector=ctx_vector)
             ctx = self.context(part, sub, documents)
             drafted = self.draft(ctx)
             if drafted is None or drafted[0] not in DECIDED or drafted[1].empty:

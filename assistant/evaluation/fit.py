@@ -127,7 +127,8 @@ def _answerer(bot: Assistant, fitted: FittedScoring | None) -> ExtractiveAnswere
 
     retriever = HybridRetriever(snap, bot.embeddings, bot.settings)
     return ExtractiveAnswerer(bot.settings, snap, retriever.synonyms(), retriever.rules,
-                              embed=bot.embeddings.embed_query, fitted=fitted or False)
+                              embed=bot.embeddings.embed_query if bot.settings.sentence_similarity == "always" else None,
+                              fitted=fitted or False)
 
 
 def sentence_samples(bot: Assistant, rows: list[FitQuestion], top: int) -> list[Sample]:
