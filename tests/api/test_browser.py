@@ -90,6 +90,13 @@ def test_chat_page_end_to_end(served, browser):
     expect(page).to_have_title("政策问答助手")
     expect(page.locator("#doc-list")).to_contain_text(PLAN_NUMBER)  # document panel
 
+    # the chunk viewer: how a document was parsed, and that nothing of it is outside the index
+    page.locator("#doc-list li", has_text=PLAN_NUMBER).locator(".chunks-btn").click()
+    expect(page.locator("#chunks-status")).to_contain_text("全部内容都已进入索引")
+    expect(page.locator("#chunks-list")).to_contain_text("6、重点发展互联网服务主导产业")
+    page.locator("#chunks-dialog button", has_text="关闭").click()
+    expect(page.locator("#chunks-dialog")).not_to_be_visible()
+
     # ask: the answer arrives over the SSE stream and gets citation chips
     with page.expect_response(lambda r: r.url.endswith("/v1/ask/stream")) as streamed:
         page.fill("#question", Q)
