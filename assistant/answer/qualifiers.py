@@ -105,8 +105,3 @@ def mismatches(qualifiers: list[Qualifier], evidence: str, rules: QualifierRules
         if found:
             out.append(Mismatch(q.slot, q.value, found))
     return out
-
-
-def missing(qualifiers: list[Qualifier], evidence: str) -> list[Qualifier]:
-    """Qualifiers the evidence does not carry at all (with or without a sibling)."""
-    return [q for q in qualifiers if q.value not in evidence]

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -185,9 +184,6 @@ def sentence_features(
         f["qual_ok"] = scoped_present(qualifiers, evidence, doc, document_slots)
         f["qual_sibling"] = float(bool(scoped_mismatches(qualifiers, evidence, doc, qrules, document_slots)))
     return f
-
-
-_PHRASE_SPLIT = re.compile(r"\s+")
 
 
 def decision_features(

@@ -39,6 +39,7 @@ from assistant.answer.scoring import (
 )
 from assistant.answer.strategies.sentence import candidate_features
 from assistant.conversation import condense
+from assistant.evaluation.metrics import fact_present
 from assistant.service import Assistant
 
 _WS = re.compile(r"\s+")
@@ -66,8 +67,8 @@ def _squash(text: str) -> str:
 
 
 def holds_fact(text: str, facts: list[list[str]]) -> bool:
-    flat = _squash(text)
-    return any(_squash(v) and _squash(v) in flat for variants in facts for v in variants)
+    """Some key fact is in ``text``, matched as the eval matches it (``metrics.fact_present``)."""
+    return any(fact_present(variants, text) for variants in facts)
 
 
 def answers_sentence(text: str, facts: list[list[str]]) -> bool:
@@ -80,8 +81,7 @@ def answers_sentence(text: str, facts: list[list[str]]) -> bool:
 
 
 def holds_all(text: str, facts: list[list[str]]) -> bool:
-    flat = _squash(text)
-    return all(any(_squash(v) and _squash(v) in flat for v in variants) for variants in facts)
+    return all(fact_present(variants, text) for variants in facts)
 
 
 def fit_logistic(samples: list[Sample], names: tuple[str, ...], l2: float = 1.0, iters: int = 50) -> LinearModel:
