@@ -205,12 +205,7 @@ def splits_markdown(report: SplitsReport) -> str:
 
 
 def write_splits_reports(report: SplitsReport, out_dir: Path | None = None) -> tuple[Path, Path]:
-    from assistant.evaluation.report import DEFAULT_REPORTS_DIR
+    from assistant.evaluation.report import write_report_files
 
-    out_dir = out_dir or DEFAULT_REPORTS_DIR
-    out_dir.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.fromisoformat(report.created).strftime("%Y%m%d-%H%M%S")
-    json_path, md_path = out_dir / f"{stamp}-splits.json", out_dir / f"{stamp}-splits.md"
-    json_path.write_text(report.model_dump_json(indent=1), encoding="utf-8")
-    md_path.write_text(splits_markdown(report), encoding="utf-8")
-    return json_path, md_path
+    return write_report_files(report.created, report.model_dump_json(indent=1), splits_markdown(report), out_dir,
+                              "-splits")

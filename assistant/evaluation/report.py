@@ -188,11 +188,17 @@ def _cat(per: dict[str, Scores], name: str) -> Scores | None:
     return per.get(name)
 
 
-def write_reports(report: EvalReport, out_dir: Path | None = None) -> tuple[Path, Path]:
+def write_report_files(created: str, as_json: str, as_markdown: str, out_dir: Path | None = None,
+                       suffix: str = "") -> tuple[Path, Path]:
+    """``<stamp><suffix>.json`` and ``.md`` in the reports dir, the stamp from the report's creation time."""
     out_dir = out_dir or DEFAULT_REPORTS_DIR
     out_dir.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.fromisoformat(report.created).strftime("%Y%m%d-%H%M%S")
-    json_path, md_path = out_dir / f"{stamp}.json", out_dir / f"{stamp}.md"
-    json_path.write_text(report.model_dump_json(indent=1), encoding="utf-8")
-    md_path.write_text(to_markdown(report), encoding="utf-8")
+    stamp = datetime.fromisoformat(created).strftime("%Y%m%d-%H%M%S")
+    json_path, md_path = out_dir / f"{stamp}{suffix}.json", out_dir / f"{stamp}{suffix}.md"
+    json_path.write_text(as_json, encoding="utf-8")
+    md_path.write_text(as_markdown, encoding="utf-8")
     return json_path, md_path
+
+
+def write_reports(report: EvalReport, out_dir: Path | None = None) -> tuple[Path, Path]:
+    return write_report_files(report.created, report.model_dump_json(indent=1), to_markdown(report), out_dir)
