@@ -67,10 +67,6 @@ def with_policy(citation: Citation, documents: dict[str, Document]) -> Citation:
                                        "status": list(m.status) or None})
 
 
-def decision_evidence(draft: Draft) -> str:
-    return "\n".join(f"{c.title}\n{c.section}\n{c.quote}" for c in draft.citations)
-
-
 class ExtractiveAnswerer:
     def __init__(
         self,
@@ -190,10 +186,7 @@ class ExtractiveAnswerer:
             if doc is not None and first.quote in doc.text:  # what the documents say instead, checked verbatim
                 instead = {"asked": m.asked, "found": m.found, "quote": first.quote, "title": first.title}
                 related = [first]
-        missing = retrieval.gate.missing_terms[: r.missing_terms]
-        if decision is not None and not missing:
-            found = retrieval.weights.found(decision_evidence(draft)) if draft is not None else set()
-            missing = [t for t in retrieval.analysis.terms if t not in found][: r.missing_terms]
+        missing = retrieval.gate.missing_terms[: r.missing_terms]  # words no document uses (not merely this passage)
         text = render(
             self.settings.prompts_dir, "refusal", question=question.strip().rstrip("？?"),
             missing=missing, closest=closest[: r.closest_documents], instead=instead,
