@@ -241,3 +241,15 @@ def test_list_strategy_answers_every_item_of_the_named_section() -> None:
     assert draft.citations[0].quote == "1. 营业执照复印件；\n2. 承诺书；\n3. 申报表。"
     assert ListStrategy().draft(corpus.context("申报材料的要求是什么？", "guide.txt#1")) is None  # not a list question
     assert ListStrategy().draft(corpus.context("申报条件有哪些？", "guide.txt#0")) is None  # no numbered items there
+
+
+@pytest.mark.parametrize(("question", "kind"), [
+    ("“数字长宁”战略已经实施多少年了？", "duration"),
+    ("租金支持最长能支持几年？", "duration"),
+    ("公开征求意见期是哪几天？", None),  # dates, not a length of time
+    ("科普基地一共有多少家？", "count"),
+])
+def test_duration_questions(question: str, kind: str | None) -> None:
+    from assistant.question import analyse
+
+    assert analyse(question, RULES).answer_type == kind
