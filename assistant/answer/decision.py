@@ -57,4 +57,7 @@ def decide(ctx: AnswerContext, draft: Draft) -> Decision:
     typed = kind in ctx.rules.answer.decision.required_types and ctx.analysis.answer_pattern is not None
     if typed and not ctx.analysis.answer_pattern.search(quote):  # type: ignore[union-attr]
         return Decision(False, p, f, [])  # asked for a figure / number / date the quote does not hold
-    return Decision(p >= fitted.threshold, p, f, scoped_mismatches(ctx.qualifiers, evidence, f"{evidence}\n{docs}", qrules, slots))
+    contradicted = scoped_mismatches(ctx.qualifiers, evidence, f"{evidence}\n{docs}", qrules, slots)
+    # The answer must carry the question's qualifiers: evidence that has a sibling instead (市级 for 国家级,
+    # 2023年 for 2024年) is about something else, however well it scores.
+    return Decision(p >= fitted.threshold and not contradicted, p, f, contradicted)

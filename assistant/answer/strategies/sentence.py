@@ -224,18 +224,27 @@ class SentenceStrategy:
         if hi + 1 < len(chunk_sents) and announces_list(chunk_sents[hi].span.text) and \
                 numbering(chunk_sents[hi + 1].span.text) is not None:
             hi = max(hi, item_run(chunk_sents, hi + 1)[1])
+        own = numbering(best.span.text)
+
+        def sibling(i: int) -> bool:
+            """Sentence i is another item of the list the best sentence is an item of (not for list questions)."""
+            m = numbering(chunk_sents[i].span.text)
+            return not enumeration and own is not None and m is not None and m.kind == own.kind and i != idx
+
         # A short passage (a contact block, a deadline line) is quoted whole when the best sentence alone is short.
         whole = span_text(chunk_sents, 0, len(chunk_sents) - 1)
-        if visual_len(span_text(chunk_sents, lo, hi)) < r.lead_chars and visual_len(whole) <= r.lead_chars * 3:
+        if visual_len(span_text(chunk_sents, lo, hi)) < r.lead_chars and visual_len(whole) <= r.lead_chars * 3 \
+                and not any(sibling(i) for i in range(len(chunk_sents))):
             lo, hi = 0, len(chunk_sents) - 1
         # A short lead sentence, or one that announces a list ("…如下：") needs the next sentence.
-        while hi + 1 < len(chunk_sents) and (
+        while hi + 1 < len(chunk_sents) and not sibling(hi + 1) and (
             visual_len(span_text(chunk_sents, lo, hi)) < r.lead_chars or chunk_sents[hi].span.text.endswith(r.lead_endings)
         ):
             hi += 1
-        # Neighbours that also answer the question join the quote (kept contiguous).
+        # Neighbours that also answer the question join the quote (kept contiguous) — but not the next item of a
+        # list, unless the question asks for the list: item 二's figure is no part of the answer about item 一.
         while hi + 1 < len(chunk_sents) and chunk_sents[hi + 1].p >= neighbour * best.p and \
-                len(span_text(chunk_sents, lo, hi + 1)) <= limit:
+                len(span_text(chunk_sents, lo, hi + 1)) <= limit and not sibling(hi + 1):
             hi += 1
         groups = [(best.hit, span_text(chunk_sents, lo, hi))]
 
