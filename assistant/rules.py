@@ -28,7 +28,7 @@ from pydantic import (
 
 from assistant.answer.qualifiers import QualifierRules as _QualifierRules
 from assistant.errors import ConfigError
-from assistant.yamlfile import compose, node_line, syntax_error
+from assistant.yamlfile import compose, describe_error, syntax_error
 
 PACKAGED = Path(__file__).resolve().parent / "data" / "rules.yaml"
 ENV_PATH = "ASSISTANT_RULES_PATH"
@@ -294,13 +294,7 @@ def parse_rules(text: str, path: Path | str = "<rules>") -> Rules:
     try:
         return Rules.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        loc = tuple(first.get("loc", ()))
-        line = node_line(root, loc)
-        where = f"第 {line} 行" if line else ""
-        field = ".".join(str(p) for p in loc) or "(顶层)"
-        more = f"（另有 {exc.error_count() - 1} 处问题）" if exc.error_count() > 1 else ""
-        raise RulesError(f"规则文件 {path} {where}（{field}）有误：{_message(first)}{more}", hint) from exc
+        raise RulesError(f"规则文件 {path} {describe_error(root, exc, _message)}", hint) from exc
 
 
 _cache: dict[Path, Rules] = {}

@@ -36,3 +36,15 @@ def syntax_error(exc: yaml.YAMLError) -> tuple[str, str]:
     mark = getattr(exc, "problem_mark", None)
     where = f"第 {mark.line + 1} 行" if mark is not None else ""
     return where, getattr(exc, "problem", None) or str(exc)
+
+
+def describe_error(root: yaml.Node | None, exc: Any, message: Any) -> str:
+    """'第 12 行（answer.sentence.own_weight）有误：应为数字（另有 2 处问题）' for the first error of a pydantic
+    ``ValidationError``; ``message`` turns one error dict into the words an office reads."""
+    first = exc.errors()[0]
+    loc = tuple(first.get("loc", ()))
+    line = node_line(root, loc)
+    where = f"第 {line} 行" if line else ""
+    field = ".".join(str(p) for p in loc) or "(顶层)"
+    more = f"（另有 {exc.error_count() - 1} 处问题）" if exc.error_count() > 1 else ""
+    return f"{where}（{field}）有误：{message(first)}{more}"

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import glob as globlib
 import os
-import tomllib
 from pathlib import Path
 
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from assistant.errors import ConfigError
+from assistant.evaluation.thresholds import read_toml
 from assistant.ingest.pipeline import iter_corpus
 from assistant.settings import REPO_ROOT, Settings
 
@@ -81,12 +81,7 @@ class SplitsConfig(BaseModel):
 def load_splits(path: Path | str | None = None) -> dict[str, Split]:
     """Splits in file order, each with its ``name`` set."""
     path = Path(path) if path is not None else DEFAULT_SPLITS
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ConfigError(f"找不到评测划分文件 {path}", "划分文件默认在 eval/splits.toml。") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"评测划分文件 {path} 不是合法的 TOML：{exc}", "请修正该文件。") from exc
+    data = read_toml(path, "评测划分文件", "划分文件默认在 eval/splits.toml。")
     try:
         config = SplitsConfig.model_validate(data)
     except ValidationError as exc:

@@ -43,14 +43,19 @@ class GateResult(BaseModel):
         return [c for c in self.checks if c.status == "fail"]
 
 
+def read_toml(path: Path, what: str, default_hint: str) -> dict:
+    """A TOML data file of the eval (thresholds, splits), with clear errors for a missing or malformed file."""
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"找不到{what} {path}", default_hint) from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{what} {path} 不是合法的 TOML：{exc}", "请修正该文件。") from exc
+
+
 def load_thresholds(path: Path | str | None = None) -> Thresholds:
     path = Path(path) if path is not None else DEFAULT_THRESHOLDS
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ConfigError(f"找不到阈值文件 {path}", "阈值文件默认在 eval/thresholds.toml。") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"阈值文件 {path} 不是合法的 TOML：{exc}", "请修正该文件。") from exc
+    data = read_toml(path, "阈值文件", "阈值文件默认在 eval/thresholds.toml。")
     try:
         return Thresholds.model_validate(data)
     except ValidationError as exc:

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from assistant.errors import ConfigError
 from assistant.settings import Settings
-from assistant.yamlfile import compose, node_line, syntax_error
+from assistant.yamlfile import compose, describe_error, syntax_error
 
 PACKAGED = Path(__file__).with_name("taxonomy.yaml")
 EXTENSION_NAMES = ("taxonomy.yaml", "taxonomy.yml")  # in corpus_dir: an office's additions
@@ -296,14 +296,8 @@ def _parse(path: Path) -> tuple[TaxonomyFile, str]:
     try:
         return TaxonomyFile.model_validate(data), text
     except ValidationError as exc:
-        first = exc.errors()[0]
-        loc = tuple(first.get("loc", ()))
-        line = node_line(root, loc)
-        where = f"第 {line} 行" if line else ""
-        field = ".".join(str(p) for p in loc) or "(顶层)"
-        more = f"（另有 {exc.error_count() - 1} 处问题）" if exc.error_count() > 1 else ""
         raise TaxonomyError(
-            f"分类词表 {path} {where}（{field}）有误：{_message(first)}{more}",
+            f"分类词表 {path} {describe_error(root, exc, _message)}",
             "请对照内置的 assistant/match/taxonomy.yaml 修正该条目。",
         ) from exc
 
