@@ -25,7 +25,7 @@ class Decision:
     mismatches: list[Mismatch] = field(default_factory=list)
 
 
-def evidence_of(ctx: AnswerContext, draft: Draft) -> tuple[str, str]:
+def evidence_of(draft: Draft) -> tuple[str, str]:
     """(evidence, quote): the draft's quotes with the title and section of each cited chunk."""
     parts, quotes = [], []
     for c in draft.citations:
@@ -38,7 +38,7 @@ def decide(ctx: AnswerContext, draft: Draft) -> Decision:
     fitted = ctx.fitted
     assert fitted is not None, "decide() needs the fitted models"
     scored = ctx.scored
-    evidence, quote = evidence_of(ctx, draft)
+    evidence, quote = evidence_of(draft)
     best = best_sentence(scored) if scored else None
     p_best = best.p if best else 0.0
     p_second = max((s.p for s in scored if s is not best and s.span.text not in quote), default=0.0)
@@ -46,7 +46,8 @@ def decide(ctx: AnswerContext, draft: Draft) -> Decision:
     gate = ctx.gate
     qrules = ctx.rules.answer.qualifiers
     slots = ctx.rules.answer.decision.document_slots
-    docs = "\n".join(d.text for d in (ctx.documents.get(c.source) for c in draft.citations) if d is not None)
+    cited = dict.fromkeys(c.source for c in draft.citations)  # each cited document once
+    docs = "\n".join(d.text for d in (ctx.documents.get(s) for s in cited) if d is not None)
     f = decision_features(
         ctx.analysis, ctx.weights, ctx.qualifiers, qrules, evidence, quote, p_best, p_second, dense_best,
         gate.coverage if gate else 0.0, gate.top_dense if gate else 0.0, bool(gate and gate.passed),

@@ -2,6 +2,7 @@
 (``assistant.answer.strategies``), tried in this fixed order; the first that returns a ``Draft`` decides:
 
 1. ``structure`` — enumeration/ordinal questions about a section's sub-headings ("分成哪几大类？", "第二项…");
+1b. ``list`` — list questions: every numbered item of the section whose heading names the list, with a count;
 2. ``policy`` — 施行日期 / 有效期 / 试行·征求意见稿·废止, from the sentences ingest read them from; a date the
    document does not give is refused, never answered with another date;
 3. ``metadata`` — questions about the document itself (文号, 签发人, 日期, 联系电话 …), from its metadata lines;
@@ -32,7 +33,7 @@ from assistant.question import analyse, weigh
 from assistant.retrieve import Retrieval
 from assistant.rules import Rules, load_rules
 from assistant.settings import Settings
-from assistant.types import Answer, Citation, Context, Document
+from assistant.types import Answer, Chunk, Citation, Context, Document
 
 # Strategies whose drafts the fitted decision checks (answers quoted from the text itself).
 DECIDED = frozenset({"table", "sentence"})
@@ -88,6 +89,9 @@ class ExtractiveAnswerer:
         self.embed = embed
         # True: the fitted models at settings.scoring_path (none there: the rules' hand weights); False: none.
         self.fitted = load_fitted(settings.scoring_path) if fitted is True else (fitted or None)
+        self.by_source: dict[str, list[Chunk]] = {}  # strategies look chunks up by document: group them once
+        for c in sorted(snapshot.chunks.values(), key=lambda c: (c.source, c.ordinal)):
+            self.by_source.setdefault(c.source, []).append(c)
 
     # ---- public -------------------------------------------------------------------------------------
     def answer(self, question: str, retrieval: Retrieval, documents: dict[str, Document]) -> Answer:
@@ -157,6 +161,7 @@ class ExtractiveAnswerer:
             documents=documents, chunks=self.snapshot.chunks, lexical=self.lexical, synonyms=self.synonyms,
             rules=self.rules, settings=self.settings, embed=self.embed, fitted=self.fitted,
             sentence_index=self.snapshot.sentences, gate=retrieval.gate, query_vector=retrieval.query_vector,
+            by_source=self.by_source,
         )
 
     def _finish(

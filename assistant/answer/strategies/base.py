@@ -75,6 +75,13 @@ class AnswerContext:
     sentence_index: SentenceIndex | None = None  # sentence vectors of the snapshot
     gate: Gate | None = None  # the retrieval gate's verdict (a feature of the fitted decision)
     query_vector: np.ndarray | None = None  # from retrieval when it embedded the query; else computed on demand
+    by_source: dict[str, list[Chunk]] | None = None  # the snapshot's chunks per document, in order (grouped once)
+
+    def chunks_of(self, source: str) -> list[Chunk]:
+        """The chunks of one document in document order (without a full scan when the answerer grouped them)."""
+        if self.by_source is not None:
+            return self.by_source.get(source, [])
+        return sorted((c for c in self.chunks.values() if c.source == source), key=lambda c: c.ordinal)
 
     def question_vector(self) -> np.ndarray | None:
         """The question's unit vector for sentence similarity (embedded here only if retrieval did not)."""

@@ -55,9 +55,8 @@ class ListStrategy:
         best: tuple[float, str, str, list[Chunk]] | None = None
         for source in sources:
             by_section: dict[str, list[Chunk]] = {}
-            for c in ctx.chunks.values():
-                if c.source == source:
-                    by_section.setdefault(c.section, []).append(c)
+            for c in ctx.chunks_of(source):
+                by_section.setdefault(c.section, []).append(c)
             for section, chunks in by_section.items():
                 heading_cover = tw.cover(section.replace(PATH_SEP, "\n"))
                 if heading_cover < MIN_HEADING_COVER:

@@ -66,8 +66,7 @@ class MetadataStrategy:
             if m:
                 # Cite the chunk that holds the line (usually the header or the signature block).
                 holder = next(
-                    (c for c in ctx.chunks.values()
-                     if c.source == doc.meta.source and c.start <= m.start() < c.start + len(c.text)),
+                    (c for c in ctx.chunks_of(doc.meta.source) if c.start <= m.start() < c.start + len(c.text)),
                     top.chunk,
                 )
                 quote = m.group(0).strip()

@@ -19,7 +19,7 @@ def _holder(ctx: AnswerContext, doc: Document, quote: str) -> Chunk | None:
     at = doc.text.find(quote)
     if at < 0:
         return None
-    chunks = sorted((c for c in ctx.chunks.values() if c.source == doc.meta.source), key=lambda c: c.ordinal)
+    chunks = ctx.chunks_of(doc.meta.source)
     return next((c for c in chunks if c.start <= at and at + len(quote) <= c.end), None) or next(
         (c for c in chunks if quote in c.text), None)
 

@@ -34,8 +34,8 @@ class StructureStrategy:
         sources = [only[0]] if only else list(dict.fromkeys(h.chunk.source for h in hits[: r.top_passages]))
         best: _Best | None = None
         for source in sources:
-            chunks = [c for c in ctx.chunks.values() if c.source == source]
-            paths = [(tuple(c.section.split(PATH_SEP)), c) for c in sorted(chunks, key=lambda c: c.ordinal)]
+            chunks = ctx.chunks_of(source)
+            paths = [(tuple(c.section.split(PATH_SEP)), c) for c in chunks]
             prefixes = {p[:i] for p, _ in paths for i in range(1, len(p))}
             if only:
                 prefixes = {only[1]} & prefixes
