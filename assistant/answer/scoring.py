@@ -40,7 +40,7 @@ FITTED_PATH = Path(__file__).resolve().parent.parent / "data" / "fitted.json"
 SENTENCE_FEATURES = (
     "ctx_cover", "own_cover", "novel_cover", "section_cover", "dense", "dense_gap", "type_match", "number_match",
     "qual_ok", "qual_sibling", "rank", "fused", "header", "footer", "body", "short", "log_len", "item", "lead_in",
-    "first_in_chunk",
+    "first_in_chunk", "heading",
 )
 DECISION_FEATURES = (
     "p_best", "margin", "ev_cover", "doc_cover", "missing_max", "missing_share", "content_missing",
@@ -171,6 +171,7 @@ def sentence_features(
         "item": float(numbering(text) is not None),
         "lead_in": float(text.endswith(("：", ":"))),
         "first_in_chunk": float(position == 0),
+        "heading": float(span.heading),
     }
     if dense is not None:
         f["dense"] = dense

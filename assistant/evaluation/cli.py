@@ -45,11 +45,20 @@ def eval_command(
         if fit:
             from assistant.evaluation.fit import FIT_SPLITS, fit_splits, write_fitted
 
-            fitted = fit_splits(load_settings(data_dir=data_dir), split or FIT_SPLITS, splits_file=splits_file, say=say or (lambda _m: None))
+            base = load_settings(data_dir=data_dir)
+            fitted = fit_splits(base, split or FIT_SPLITS, splits_file=splits_file, say=say or (lambda _m: None))
             target = fit_out or Path(__file__).resolve().parent.parent / "data" / "fitted.json"
             write_fitted(fitted, target)
             out.print(f"已拟合（{'；'.join(fitted.fitted_on)}）：作答阈值 {fitted.threshold}，{fitted.metrics}")
             out.print(f"写出：{target}")
+            if any(f.startswith("ncpqa") for f in fitted.fitted_on):
+                from assistant.evaluation.fit import NCPQA_REPORT_PATH
+
+                report_model = fit_splits(base, split or FIT_SPLITS, splits_file=splits_file,
+                                          say=say or (lambda _m: None), ncpqa_half="tune")
+                report_target = target.with_name(NCPQA_REPORT_PATH.name)
+                write_fitted(report_model, report_target)
+                out.print(f"写出：{report_target}（ncpqa 表“test half”一栏所用：未在 ncpqa 测试半上拟合）")
             return
         if against is not None:
             if diff is None:

@@ -141,8 +141,10 @@ def side_by_side(report: SplitsReport, sep: str = "/", short: bool = False) -> t
 
 
 def ncpqa_table(report: NcpqaReport) -> tuple[list[str], list[list[str]]]:
-    header = ["metric", *(s.name for s in report.systems)]
-    rows = [[label, *(_fmt(key, s.values.get(key)) for s in report.systems)] for key, label in NCPQA_METRICS]
+    """Per system: the test half (documents the sentence model was never fitted on) and all questions."""
+    header = ["metric", *(f"{s.name} ({part})" for s in report.systems for part in ("test half", "all"))]
+    rows = [[label, *(_fmt(key, v.get(key)) for s in report.systems for v in (s.values_test, s.values))]
+            for key, label in NCPQA_METRICS]
     return header, rows
 
 

@@ -17,6 +17,7 @@ asked through ``Assistant.ask``. Scores per question, then averaged:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -122,6 +123,15 @@ def write_corpus(docs: list[dict], dest: Path) -> Path:
     return dest
 
 
+def half(q: dict) -> str:
+    """Which half of ncpqa a question belongs to, split **by document**: ``"tune"`` (the sentence model may be
+    fitted on it, ``assistant eval --fit``) or ``"test"`` (never fitted: the number to report). A question's
+    document and its duplicates (``equivalent_doc_ids``) fall in one half: the smallest id of the group decides,
+    by the parity of its SHA-256 — stable across runs and machines."""
+    group = min([q["doc_id"], *(q.get("equivalent_doc_ids") or [])])
+    return "test" if int(hashlib.sha256(group.encode("utf-8")).hexdigest(), 16) % 2 else "tune"
+
+
 def gold_rows(questions: list[dict]) -> list[GoldRow]:
     """The questions as gold rows (so every system of the eval can run them): the accepted documents are the
     expected sources, the answer span the one key fact."""
@@ -151,13 +161,15 @@ class NcpqaRow(BaseModel):
     latency_ms: float | None = None
     top_sources: list[str] = Field(default_factory=list)
     error: str = ""
+    half: str = ""  # "tune" | "test" (``half``)
 
 
 class NcpqaSystem(BaseModel):
     name: str
     description: str
-    values: dict[str, float | None]
+    values: dict[str, float | None]  # all questions
     rows: list[NcpqaRow]
+    values_test: dict[str, float | None] = Field(default_factory=dict)  # the half never fitted on (``half``)
     seconds: float
 
 
@@ -200,7 +212,7 @@ def score_question(q: dict, row: GoldRow, answer_text: str, grounded: bool, cont
         answer=answer_text[:ANSWER_KEEP], grounded=grounded,
         doc_hit_at_5=any(c.source in accepted for c in top), span_in_top5=in_top,
         answer_span_recall=round(recall, 4), rouge_l=round(rl, 4), latency_ms=latency,
-        top_sources=[c.source for c in top], error=error,
+        top_sources=[c.source for c in top], error=error, half=half(q),
     )
 
 
@@ -232,7 +244,8 @@ def _evaluate(system: object, questions: list[dict], rows: list[GoldRow], progre
             continue
         out.append(score_question(q, row, answer.answer, answer.grounded, contexts, answer.timings_ms.get("total")))
     return NcpqaSystem(name=system.name, description=system.description,  # type: ignore[attr-defined]
-                       values=aggregate_ncpqa(out), rows=out, seconds=round(time.perf_counter() - started, 2))
+                       values=aggregate_ncpqa(out), rows=out, seconds=round(time.perf_counter() - started, 2),
+                       values_test=aggregate_ncpqa([r for r in out if r.half == "test"]))
 
 
 def run_ncpqa(
@@ -268,8 +281,25 @@ def run_ncpqa(
     bot = Assistant(settings, embeddings=emb)  # type: ignore[arg-type]
     rows = gold_rows(questions)
     say(f"ncpqa：本项目 {len(rows)} 个问题")
-    systems = [_evaluate(ProjectSystem(bot), questions, rows, progress)]
+    project = _evaluate(ProjectSystem(bot), questions, rows, progress)
+    systems = [project]
     notes = []
+    # The test half's column: answered by models fitted without it (``fit.NCPQA_REPORT_PATH``), when the
+    # shipped models were fitted on ncpqa at all.
+    from assistant.answer.scoring import load_fitted
+    from assistant.evaluation.fit import NCPQA_REPORT_PATH
+
+    shipped = load_fitted(settings.scoring_path)
+    report_model = settings.scoring_path.with_name(NCPQA_REPORT_PATH.name)
+    if shipped is not None and any(f.startswith("ncpqa") for f in shipped.fitted_on):
+        test = [(q, r) for q, r in zip(questions, rows, strict=True) if half(q) == "test"]
+        if report_model.exists() and test:
+            say(f"ncpqa：测试半 {len(test)} 个问题，用未在其上拟合的模型（{report_model.name}）")
+            held = Assistant(settings.model_copy(update={"scoring_path": report_model}), embeddings=emb)  # type: ignore[arg-type]
+            project.values_test = _evaluate(ProjectSystem(held), [q for q, _ in test], [r for _, r in test], progress).values
+        else:
+            project.values_test = {}
+            notes.append(f"缺少 {report_model.name}：发布的模型在全部 ncpqa 上拟合过，测试半一栏不作数（运行 make tune）。")
     if baselines:
         say("ncpqa：基线 naive_langchain")
         with tempfile.TemporaryDirectory(prefix="eval-ncpqa-naive-") as tmp:

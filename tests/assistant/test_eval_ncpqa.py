@@ -34,6 +34,19 @@ def _lcs_table(a: str, b: str) -> int:
     return prev[-1]
 
 
+def test_halves_split_by_document_and_keep_duplicates_together() -> None:
+    from assistant.evaluation.ncpqa import half
+
+    qs = [{"doc_id": f"d{i:03d}"} for i in range(200)]
+    halves = [half(q) for q in qs]
+    assert set(halves) == {"tune", "test"} and 60 < halves.count("test") < 140  # about half each
+    assert [half(q) for q in qs] == halves  # stable
+    # a question on a duplicate document falls in the half of the group's smallest id
+    for q in qs[:20]:
+        twin = {"doc_id": "zzz" + q["doc_id"], "equivalent_doc_ids": [q["doc_id"]]}
+        assert half(twin) == half(q)
+
+
 def test_lcs_by_hand() -> None:
     assert lcs_length("", "abc") == 0 and lcs_length("abc", "") == 0
     assert lcs_length("abcbdab", "bdcaba") == 4  # the textbook pair (CLRS): "bcba"
@@ -159,6 +172,12 @@ def test_run_ncpqa_on_a_fake_folder(tmp_path: Path, shared_embeddings) -> None:
     assert v["answered"] == pytest.approx(len(answered) / 3, abs=1e-4)
     assert all(r.rouge_l == 0.0 for r in project.rows if not r.grounded)
     assert v["latency_total_p95"] is not None
+    # the test half is answered by the models fitted without it, and reported on its own
+    from assistant.evaluation.ncpqa import half
+
+    assert [r.half for r in project.rows] == [half(q) for q in FAKE_QA]
+    if any(r.half == "test" for r in project.rows):
+        assert project.values_test["answered"] is not None
 
     limited = run_ncpqa(base, folder, embeddings=shared_embeddings, progress=False, limit=1)
     assert limited.n_questions == 1 and limited.n_documents == 3 and limited.ingest_seconds < report.ingest_seconds + 5

@@ -26,7 +26,7 @@ from assistant.answer.strategies import Draft, PolicyStrategy, Scored
 from assistant.answer.strategies.sentence import announces_list, item_run
 from assistant.answer.text import Span, content_spans
 from assistant.errors import ConfigError
-from assistant.evaluation.fit import Sample, fit_logistic, holds_all, holds_fact
+from assistant.evaluation.fit import FitQuestion, Sample, fit_logistic, fold_of, holds_all, holds_fact
 from assistant.retrieve import document_passes
 from assistant.rules import load_rules
 from assistant.settings import Settings
@@ -115,6 +115,29 @@ def test_a_table_row_is_one_span_and_headings_are_not_answers() -> None:
     spans = content_spans(text, "二、支持标准")
     assert [s.text for s in spans] == ["类别 | 支持内容 | 金额", "旗舰店 | 经备案。对品牌企业。 | 最高300万元。", "其他说明。"]
     assert all(text[s.start : s.end] == s.text for s in spans)
+
+
+def test_the_heading_of_a_section_with_no_body_is_its_content() -> None:
+    # A contact line set as a numbered heading has nothing under it: the heading is what answers.
+    line = "七、 联系人:郭*** 联系电话:26510931"
+    spans = content_spans(line, line)
+    assert [(s.text, s.heading) for s in spans] == [(line, True)]
+    # Under a heading with a body, the heading stays out (it names what follows).
+    text = "一、申报条件\n在本区注册的企业。"
+    assert [(s.text, s.heading) for s in content_spans(text, "一、申报条件")] == [("在本区注册的企业。", False)]
+    # A chunk of only its parents' headings and its own: the deepest one.
+    text = "三、联系方式\n（一）电话：12345678"
+    assert [s.text for s in content_spans(text, "三、联系方式 > （一）电话：12345678")] == ["（一）电话：12345678"]
+
+
+def test_cross_fitting_folds_keep_a_document_together() -> None:
+    rows = [FitQuestion(f"q{i}", "问", True, document=f"doc{i % 7}.txt") for i in range(70)]
+    folds = {}
+    for r in rows:
+        folds.setdefault(r.document, set()).add(fold_of("dev-tune", r, 5))
+    assert all(len(f) == 1 for f in folds.values())  # every question of a document in one fold
+    assert len({f for fs in folds.values() for f in fs}) > 1  # and the documents spread over folds
+    assert all(0 <= next(iter(f)) < 5 for f in folds.values())
 
 
 def _scored(texts: list[str]) -> list[Scored]:
