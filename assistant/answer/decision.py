@@ -39,7 +39,10 @@ def decide(ctx: AnswerContext, draft: Draft) -> Decision:
     assert fitted is not None, "decide() needs the fitted models"
     scored = ctx.scored
     evidence, quote = evidence_of(draft)
-    best = best_sentence(scored) if scored else None
+    # the best sentence the draft quotes (the sentence strategy may quote a lower one that holds the asked-for
+    # kind of answer: the confidence is that sentence's, and the margin is against the best one left out)
+    quoted = [s for s in scored if s.span.text in quote]
+    best = best_sentence(quoted) if quoted else best_sentence(scored) if scored else None
     p_best = best.p if best else 0.0
     p_second = max((s.p for s in scored if s is not best and s.span.text not in quote), default=0.0)
     dense_best = best.features.get("dense") if best else None
