@@ -49,7 +49,7 @@ def _line_width(lines: list[str]) -> float:
 def _ends_sentence(line: str) -> bool:
     """'…。' and also '…。”' / '…。）': a sentence end followed by closing quotes or brackets."""
     core = line.rstrip(_CLOSERS)
-    return bool(core) and core[-1] in TERMINAL and (core == line or not _unbalanced(line))
+    return bool(core) and core[-1] in TERMINAL and (core == line or not unbalanced(line))
 
 
 def _standalone(line: str) -> bool:
@@ -61,16 +61,17 @@ def _should_join(line: str, nxt: str, width: float) -> bool:
         return False
     if numbering(nxt) or is_heading_line(line) or _standalone(line) or _standalone(nxt):
         return False
-    if _TITLE_LINE.match(line) and not _unbalanced(line):
+    if _TITLE_LINE.match(line) and not unbalanced(line):
         return False
     vl = visual_len(line)
     if vl >= 60 or (width > 0 and vl >= 0.8 * width):
         return True
     # A fragment: sentence-internal punctuation or an unclosed bracket, but no sentence end.
-    return vl >= 8 and (bool(_MID_SENTENCE.search(line)) or _unbalanced(line))
+    return vl >= 8 and (bool(_MID_SENTENCE.search(line)) or unbalanced(line))
 
 
-def _unbalanced(text: str) -> bool:
+def unbalanced(text: str) -> bool:
+    """A bracket or quote opened and not closed: the line is the start of a sentence broken across lines."""
     return any(text.count(a) > text.count(b) for a, b in _PAIRS)
 
 

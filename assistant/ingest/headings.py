@@ -23,7 +23,12 @@ PLAIN_RANK = 8  # unnumbered headings marked by the format (bold line, deep mark
 
 TERMINAL = "。！？!?；;：:"
 # A date standing alone on its line: the signing date of an official document (2025年 4月 17日).
-DATE_LINE = re.compile(r"^\s*\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日\s*$")
+# A date in Arabic or in Chinese numerals (二〇一五年三月二十七日: the 成文日期 of many official documents).
+CN_YEAR = "[〇○零一二三四五六七八九]{4}"
+CN_DAY = "[一二三四五六七八九十]{1,3}"
+DATE_LINE = re.compile(
+    rf"^\s*(?:\d{{4}}\s*年\s*\d{{1,2}}\s*月\s*\d{{1,2}}\s*日|{CN_YEAR}\s*年\s*{CN_DAY}\s*月\s*{CN_DAY}\s*日)\s*$"
+)
 _SENTENCE_END = re.compile(r"[。！？!?；;]")
 
 

@@ -8,13 +8,17 @@ import datetime as dt
 import re
 from pathlib import PurePath
 
-from assistant.ingest.headings import DATE_LINE, numbering, visual_len
+from assistant.ingest.clean import unbalanced
+from assistant.ingest.headings import CN_DAY, CN_YEAR, DATE_LINE, numbering, visual_len
 from assistant.ingest.loaders import Block
 from assistant.types import DocumentMeta
 
 # 长科委〔2025〕13号 / 沪府发[2024]5 号 / 国办发【2023】12号
 DOC_NUMBER = re.compile(r"([\u4e00-\u9fa5]{1,12})\s*[〔\[【（(]\s*(\d{4})\s*[〕\]】）)]\s*(\d{1,4})\s*号")
-DATE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
+DATE = re.compile(
+    r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日"
+    rf"|({CN_YEAR})\s*年\s*({CN_DAY})\s*月\s*({CN_DAY})\s*日"  # 二〇一五年三月二十七日
+)
 _ISSUER_LINE = re.compile(r"^(.{2,40}?)(?:文件|令)$")
 _ORG_SUFFIX = re.compile(r"(委员会|人民政府|办公室|办公厅|局|委|厅|部|中心|院|署|会)$")
 _SUFFIXES = "通知|意见|答复|方案|办法|规定|决定|批复|函|公告|通告|通报|报告|计划|细则|措施|政策|纲要|规划|指引|指南|解读|条例|规则|要点"
@@ -25,6 +29,11 @@ _TITLE_START = re.compile(r"关于|^对|印发|转发|批转")
 _TITLE_SHAPE = re.compile(rf"^(?:[\u4e00-\u9fa5]{{2,24}}?)?(关于|对|印发|转发|批转).{{2,}}({_SUFFIXES}){_PAREN_TAIL}$")
 _TITLE_SUFFIX = re.compile(rf"(?:{_SUFFIXES}){_PAREN_TAIL}$")
 _SENTENCE_MARK = re.compile(r"[。；！？，：:;!?]")
+# The 主送机关 line that opens a notice's body ('各有关单位：', '浦东新区科经委、各区科委(协),各有关单位:').
+_SALUTATION = re.compile(r"^.{0,60}[^。；;！？]\s*[:：]$")
+_CLAUSE_MARK = re.compile(r"[。；！？，,：:;!?]")  # full- or half-width (PDF text often has ',')
+# An attachment line ('附件：1. ……', '附件1 ……'): it names another document, never this one's title.
+_ATTACHMENT_LINE = re.compile(r"^附\s*件\s*[\d一二三四五六七八九十]*\s*[:：．.、\s]")
 _BREADCRUMB = re.compile(r"[>›»|]|首页|当前位置|您的位置|来源[:：]|发布时间|浏览次数")
 _TRAILING_NUMBER = re.compile(r"\s*[（(]\s*" + DOC_NUMBER.pattern + r"\s*[）)]\s*$")
 _TAIL_LINE = re.compile(
@@ -49,8 +58,16 @@ def normalize_doc_number(m: re.Match[str]) -> str:
     return f"{m.group(1)}〔{m.group(2)}〕{m.group(3)}号"
 
 
+_CN_YEAR_DIGITS = {c: i for i, c in enumerate("〇一二三四五六七八九")} | {"○": 0, "零": 0}
+
+
 def iso_date(m: re.Match[str]) -> str:
-    y, mo, d = int(m.group(1)), int(m.group(2)), int(m.group(3))
+    """ISO form of a ``DATE`` match, Arabic or Chinese numerals; "" for an impossible date."""
+    if m.group(1):
+        y, mo, d = int(m.group(1)), int(m.group(2)), int(m.group(3))
+    else:
+        y = int("".join(str(_CN_YEAR_DIGITS[c]) for c in m.group(4)))
+        mo, d = _number(m.group(5)) or 0, _number(m.group(6)) or 0
     if not (1 <= mo <= 12 and 1 <= d <= 31):
         return ""
     return f"{y:04d}-{mo:02d}-{d:02d}"
@@ -214,8 +231,12 @@ def _find_title(paras: list[Block], after: int) -> str:
     if title:
         return title
     for b in head:
-        if _is_title_candidate(b.text) and not _BREADCRUMB.search(b.text):
-            return b.text.strip()
+        t = b.text.strip()
+        if _SALUTATION.match(t) or (_CLAUSE_MARK.search(t) and visual_len(t) > 30):
+            break  # the title stands above the 主送机关 ("各有关单位：") and the body, never below them
+        if _is_title_candidate(t) and not _BREADCRUMB.search(t) and not _ATTACHMENT_LINE.match(t) \
+                and not unbalanced(t):
+            return t
     return ""
 
 

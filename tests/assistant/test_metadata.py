@@ -135,3 +135,45 @@ def test_date_is_the_signing_date_not_a_date_in_the_body() -> None:
 """)
     assert m.date == "2024-04-02"
     assert m.issuer == "长宁区科学技术委员会"
+
+
+def test_signing_date_in_chinese_numerals() -> None:
+    # 成文日期 written in Chinese numerals (二〇一五年三月二十七日), under the issuer line
+    m = _meta("""
+各有关单位：
+2015年度文化产业资助项目将于3月28日开始接受申报，具体事项通知如下：
+一、申报时间：3月28日起至4月20日止。
+南山区政府文化产业发展办公室
+二〇一五年三月二十七日
+""")
+    assert m.date == "2015-03-27"
+    assert m.issuer == "南山区政府文化产业发展办公室"
+
+
+@pytest.mark.parametrize("day, iso", [("二〇二四年一月五日", "2024-01-05"), ("二○二三年十二月三十一日", "2023-12-31"),
+                                      ("二〇二五年十月十日", "2025-10-10")])
+def test_chinese_numeral_dates(day: str, iso: str) -> None:
+    assert _meta(f"关于开展评估工作的通知\n各有关单位：\n请按时报送材料。\n区科委\n{day}\n").date == iso
+
+
+def test_attachment_lines_and_body_lines_are_never_the_title() -> None:
+    # No title line at all: an 附件 line, the 主送机关 or a line of the body must not stand in for it.
+    m = _meta("""
+各有关单位：
+2015年度南山区文化产业资助项目将于3月28日开始接受申报，具体事项通知如下：
+一、申请单位须在网上提交材料。
+附件：1 2015年文化产业资金申报常见问题与解答.doc
+2 文化产业分类.ppt
+南山区政府文化产业发展办公室
+二〇一五年三月二十七日
+""", source="notices/nanshan-culture-2015.pdf")
+    assert m.title == "nanshan-culture-2015" and m.title_from_filename is True
+
+
+def test_a_sentence_broken_across_pdf_lines_is_not_a_title() -> None:
+    # As a hard-wrapped PDF gives it (the cleaner could not join the halves): the first half is no title.
+    lines = ["为贯彻落实《闵行区人民政府关于印发〈闵行区关于大力推进新型工业化高质量发",
+             "展的若干政策意见〉的通知》(闵府规发〔2024〕1号),特制定本操作细则", ":",
+             "一、给予优质项目土地出让费用及年限支持", "(一)申请条件", "闵行区总体规划确定的产业基地、产业社区"]
+    m = extract_metadata([Block(text=t) for t in lines], "rules/minhang-operating-rules.pdf")
+    assert m.title == "minhang-operating-rules" and m.title_from_filename is True
