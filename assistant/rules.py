@@ -190,7 +190,7 @@ class StructureRules(_Strict):
 class MetadataField(_Strict):
     label: str = Field(min_length=1)
     question: Regex
-    evidence: Literal["own_doc_number", "signing_date", "line"]
+    evidence: Literal["own_doc_number", "signing_date", "own_issuer", "line"]
     pattern: Regex | None = None
     multiline: bool = False
     content: Regex | None = None  # with ``document``: a content question ("哪年发布实施"), not metadata

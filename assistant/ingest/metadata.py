@@ -32,6 +32,7 @@ _SENTENCE_MARK = re.compile(r"[。；！？，：:;!?]")
 # The 主送机关 line that opens a notice's body ('各有关单位：', '浦东新区科经委、各区科委(协),各有关单位:').
 _SALUTATION = re.compile(r"^.{0,60}[^。；;！？]\s*[:：]$")
 _CLAUSE_MARK = re.compile(r"[。；！？，,：:;!?]")  # full- or half-width (PDF text often has ',')
+_ISSUER_IN_TITLE = re.compile(r"^(.{2,60}?)\s*(?:关于|印发|转发)")
 # An attachment line ('附件：1. ……', '附件1 ……'): it names another document, never this one's title.
 _ATTACHMENT_LINE = re.compile(r"^附\s*件\s*[\d一二三四五六七八九十]*\s*[:：．.、\s]")
 _BREADCRUMB = re.compile(r"[>›»|]|首页|当前位置|您的位置|来源[:：]|发布时间|浏览次数")
@@ -570,6 +571,11 @@ def extract_metadata(paras: list[Block], source: str, sha256: str = "") -> Docum
             issuer = cand
 
     title = _find_title(paras, number_idx + 1 if number_idx >= 0 else 0)
+    if not issuer and title:
+        # A 公文 title is 发文机关 + 关于 + 事由 + 文种: '闵行区人民政府办公室关于印发《…》的通知'.
+        m = _ISSUER_IN_TITLE.match(title)
+        if m and _ORG_SUFFIX.search(m.group(1)):
+            issuer = m.group(1).strip()
     title_from_filename = not title
     if not title:
         title = PurePath(source).stem

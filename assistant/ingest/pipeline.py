@@ -149,8 +149,9 @@ def run_ingest(
         "chunk_size": settings.chunk_size,
         "chunk_overlap": settings.chunk_overlap,
         "embedding_model": embeddings.model_id,
-        "format": 5,  # 2: heading lines in chunk text, items kept, sentence vectors; 3: a table row is one sentence;
-        # 4: a section with no body has its heading as a sentence; 5: dates in Chinese numerals, title guards
+        "format": 6,  # 2: heading lines in chunk text, items kept, sentence vectors; 3: a table row is one sentence;
+        # 4: a section with no body has its heading as a sentence; 5: dates in Chinese numerals, title guards;
+        # 6: the issuer named at the head of the title
     }
 
     with ingest_lock(data_dir):

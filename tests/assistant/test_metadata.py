@@ -177,3 +177,15 @@ def test_a_sentence_broken_across_pdf_lines_is_not_a_title() -> None:
              "一、给予优质项目土地出让费用及年限支持", "(一)申请条件", "闵行区总体规划确定的产业基地、产业社区"]
     m = extract_metadata([Block(text=t) for t in lines], "rules/minhang-operating-rules.pdf")
     assert m.title == "minhang-operating-rules" and m.title_from_filename is True
+
+
+@pytest.mark.parametrize("title, issuer", [
+    ("闵行区人民政府办公室关于印发《闵行制造业提升三年行动计划(2018-2020年)》的通知", "闵行区人民政府办公室"),
+    ("闵行区人民政府印发《闵行区关于产业高质量发展的政策意见(试行)》的通知", "闵行区人民政府"),
+    ("上海市经济信息化委关于开展2019年专项资金项目申报工作的通知", "上海市经济信息化委"),
+    ("关于开展2019年重点项目申报的通知", ""),  # no 发文机关 before 关于
+])
+def test_issuer_from_the_title_when_the_document_names_none_elsewhere(title: str, issuer: str) -> None:
+    # a 公文 title is 发文机关 + 关于/印发 + 事由 + 文种
+    m = _meta(f"{title}\n各区科委：\n现将有关事项通知如下。\n一、申报条件\n在本市注册。\n")
+    assert m.title == title and m.issuer == issuer

@@ -53,3 +53,17 @@ def test_no_doc_number_means_no_evidence() -> None:
     doc = _doc()
     doc = doc.model_copy(update={"meta": doc.meta.model_copy(update={"doc_number": ""})})
     assert _finder("的文号为")(doc) is None
+
+
+def test_issuer_from_the_signature_block_or_the_head_of_the_title() -> None:
+    doc = _doc()
+    m = _finder("的发文机关")(doc)
+    assert doc.meta.issuer and m is not None and m.group(0) == doc.meta.issuer
+    assert doc.text[m.start() : m.end()] == doc.meta.issuer
+    # no signature block: the 发文机关 at the head of the title is quoted (only the name)
+    paras = clean_blocks([Block(text=t) for t in (
+        "闵行区人民政府办公室关于印发《闵行制造业提升三年行动计划》的通知", "各镇人民政府：",
+        "《闵行制造业提升三年行动计划》已经区政府研究同意，现印发给你们。", "2018年7月31日")])
+    doc = Document(meta=extract_metadata(paras, "plan.md"), text="\n".join(p.text for p in paras))
+    m = _finder("的发文机关")(doc)
+    assert m is not None and m.group(0) == "闵行区人民政府办公室" and m.start() == 0

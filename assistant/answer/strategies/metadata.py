@@ -3,7 +3,8 @@ are answered from the line of the top document that holds it (header, signature 
 
 The fields, in order, are ``answer.metadata.fields`` in the rules file; each says where its evidence stands:
 ``own_doc_number`` (the 文号 ingest extracted, not one the text cites), ``signing_date`` (the last date alone
-on its line, the 成文日期 ingest took) or ``line`` (the first line matching its pattern).
+on its line, the 成文日期 ingest took), ``own_issuer`` (the 发文机关 ingest took, from the signature block or
+the head of the title; else the line its pattern matches) or ``line`` (the first line matching its pattern).
 """
 
 from __future__ import annotations
@@ -32,12 +33,30 @@ def signing_date(doc: Document) -> re.Match[str] | None:
     return last
 
 
+def own_issuer(doc: Document) -> re.Match[str] | None:
+    """Where the issuer ingest extracted stands: its own line (the signature block; the last one), else its
+    first mention (the head of a title '闵行区人民政府办公室关于印发…'). Only the name is quoted."""
+    issuer = doc.meta.issuer
+    if not issuer:
+        return None
+    alone = None
+    for m in re.finditer(rf"^[ \t]*({re.escape(issuer)})[ \t]*$", doc.text, re.M):
+        alone = m
+    if alone is not None:
+        return re.compile(re.escape(issuer)).search(doc.text, alone.start(1))
+    return re.search(re.escape(issuer), doc.text)
+
+
 def evidence(field: MetadataField, doc: Document) -> re.Match[str] | None:
     """Where ``field``'s evidence stands in ``doc``'s text."""
     if field.evidence == "own_doc_number":
         return own_doc_number(doc)
     if field.evidence == "signing_date":
         return signing_date(doc)
+    if field.evidence == "own_issuer":
+        found = own_issuer(doc)
+        if found is not None or field.pattern is None:
+            return found
     assert field.pattern is not None  # validated at load
     return field.pattern.search(doc.text)
 
