@@ -76,6 +76,8 @@ METADATA = [
     ("通知的签发人是谁？", (N_BODY,), ("的签发人：张三[1]", "!签发人：签发人")),
     ("通知的联系电话是多少？", (N_BODY,), "12345678"),
     ("通知的成文日期是哪天？", (N_BODY,), "的成文日期：2022年3月1日"),
+    # two fields asked at once: both answered, each with its own citation
+    ("通知的文号和成文日期分别是什么？", (N_BODY,), ("的文号为：某科委〔2022〕5号[1]", "的成文日期：2022年3月1日[2]")),
     ("方案的发布日期是哪天？", (N_BODY,), None),  # a date about the policy, not the notice: a content question
     ("人才引进有哪些支持？", (P_TALENT,), None),  # not about the document itself
 ]

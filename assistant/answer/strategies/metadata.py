@@ -73,6 +73,8 @@ class MetadataStrategy:
         doc = ctx.documents.get(top.chunk.source)
         if doc is None:
             return None
+        lines: list[str] = []
+        citations = []
         for field in rules.fields:
             if not field.question.search(query):
                 continue
@@ -80,17 +82,23 @@ class MetadataStrategy:
             if field.content is not None and field.content.search(query) and not (
                 field.document is not None and field.document.search(query)
             ):
-                return None
+                continue
             m = evidence(field, doc)
-            if m:
-                # Cite the chunk that holds the line (usually the header or the signature block).
-                holder = next(
-                    (c for c in ctx.chunks_of(doc.meta.source) if c.start <= m.start() < c.start + len(c.text)),
-                    top.chunk,
-                )
-                quote = m.group(0).strip()
-                value = rules.value_prefix.sub("", quote)
-                text = render(ctx.settings.prompts_dir, "metadata_answer", title=holder.title, label=field.label,
-                              evidence=value, n=1)
-                return Draft(text, [citation(holder, 1, quote)])
-        return None
+            if not m:
+                continue
+            # Cite the chunk that holds the line (usually the header or the signature block).
+            holder = next(
+                (c for c in ctx.chunks_of(doc.meta.source) if c.start <= m.start() < c.start + len(c.text)),
+                top.chunk,
+            )
+            quote = m.group(0).strip()
+            value = rules.value_prefix.sub("", quote)
+            n = len(citations) + 1
+            lines.append(render(ctx.settings.prompts_dir, "metadata_answer", title=holder.title, label=field.label,
+                                evidence=value, n=n))
+            citations.append(citation(holder, n, quote))
+        # Every field the question asks for is answered ("哪个单位发的？落款日期是？": issuer and date), each
+        # with its own citation; a content question about a date is left to the sentence strategy.
+        if not lines:
+            return None
+        return Draft("\n".join(lines), citations)
