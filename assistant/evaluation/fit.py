@@ -15,8 +15,7 @@ Procedure (deterministic; the same questions and index give the same file):
    a correct draft); near-miss unanswerables weigh 1.5 (a confident wrong figure is the worst outcome).
 4. Fit the decision model the same way, more strongly regularised (a few hundred questions, a few dozen of them
    unanswerable: weak shrinkage lets the weights swing with every added question); choose the threshold on its probability that maximises
-   (answered share of answerable) + (refused share of unanswerable), ties (within one question's share) to
-   the lower threshold.
+   (answered share of answerable) + (refused share of unanswerable), ties to the lower threshold.
 
 Only tune questions may be used here: the test split (``dev-test``) is never fitted on (eval/README.md).
 """
@@ -180,21 +179,18 @@ def decision_rows(bot: Assistant, rows: list[FitQuestion], fitted: FittedScoring
 
 def choose_threshold(model: LinearModel, rows: list[DecisionRow]) -> tuple[float, dict[str, float]]:
     """The threshold on the decision probability that maximises (answered share of answerable) + (refused share
-    of unanswerable); of equally good thresholds the lowest (answer when refusing gains nothing). "Equally good"
-    is up to the resolution of the data: within one question's share of the best (1 / the larger class), so
-    that a plateau's highest tooth — which moves with every added question — does not move the threshold."""
+    of unanswerable); of equally good thresholds the lowest (answer when refusing gains nothing)."""
     probs = [model.prob(dict(zip(DECISION_FEATURES, r.x, strict=True))) for r in rows]
     ans = [p for p, r in zip(probs, rows, strict=True) if r.answerable]
     una = [p for p, r in zip(probs, rows, strict=True) if not r.answerable]
-    scored = []
+    best_t, best_j, best_m = 0.5, -1.0, {}
     for t in np.round(np.arange(0.05, 0.951, 0.01), 2):
         answered = sum(p >= t for p in ans) / max(len(ans), 1)
         refused = sum(p < t for p in una) / max(len(una), 1)
-        scored.append((float(t), answered, refused))
-    best_j = max(a + r for _, a, r in scored)
-    resolution = 1.0 / max(len(ans), len(una), 1)
-    t, answered, refused = next(x for x in scored if x[1] + x[2] >= best_j - resolution)
-    return t, {"answered_answerable": round(answered, 4), "refused_unanswerable": round(refused, 4)}
+        if answered + refused > best_j + 1e-9:
+            best_t, best_j = float(t), answered + refused
+            best_m = {"answered_answerable": round(answered, 4), "refused_unanswerable": round(refused, 4)}
+    return best_t, best_m
 
 
 def fit(
