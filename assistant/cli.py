@@ -128,7 +128,8 @@ def documents(data_dir: DataOpt = None, as_json: Annotated[bool, typer.Option("-
     from assistant.service import Assistant
 
     try:
-        docs = Assistant(load_settings(data_dir=data_dir)).documents()
+        bot = Assistant(load_settings(data_dir=data_dir))
+        docs = bot.documents()
     except AssistantError as exc:
         raise fail(exc) from exc
     if as_json:
@@ -138,6 +139,9 @@ def documents(data_dir: DataOpt = None, as_json: Annotated[bool, typer.Option("-
     for d in docs:
         table.add_row(d.source, d.title, d.doc_number, d.date, str(d.chunks))
     console.print(table)
+    for s in bot.skipped():  # what the last ingest could not read, and why
+        kept = "（索引保留上一版本）" if s.kept_previous else ""
+        err.print(f"[yellow]未导入[/] {escape(s.source)}{kept}：{escape(s.reason.replace(chr(10), '；'))}")
 
 
 @app.command()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
@@ -185,8 +186,10 @@ class Assistant:
         """Files of the corpus the last ingest could not read, with the reason and what to do (files since removed
         from the folder are left out)."""
         report = last_report(self.settings.data_dir)
-        corpus = self.settings.corpus_dir
-        return [s for s in report.skipped if (corpus / s.source).exists()] if report else []
+        if report is None:
+            return []
+        corpus = Path(report.corpus_dir)  # the folder that ingest read, whatever this process was started with
+        return [s for s in report.skipped if (corpus / s.source).exists()]
 
     def document_chunks(self, source: str | None = None) -> list[DocumentChunks]:
         """Every document (or the one at ``source``) with its chunks in document order, and what they miss."""

@@ -52,7 +52,7 @@ def _not_text(data: bytes, path: Path) -> LoaderError | None:
         hint = (
             f"请把扩展名改成 {own} 后重新导入。"
             if own in LOADERS
-            else f"这种格式不能导入；支持的类型：{' '.join(supported_suffixes())}。"
+            else f"这种格式不能导入，请换成文字版文件后再导入；支持的类型：{' '.join(supported_suffixes())}。"
         )
         return LoaderError(f"{path.name}: 内容是 {kind.extension.upper()} 文件（{kind.mime}），不是文本", hint)
     if b"\x00" in data:
@@ -319,6 +319,10 @@ def load_file(path: Path) -> list[Block]:
     except Exception as exc:  # noqa: BLE001 - any parser failure is reported per file, never fatal
         raise LoaderError(f"{path.name}: 读取失败（{type(exc).__name__}: {exc}）", "请检查文件是否损坏。") from exc
     if not any(b.text.strip() for b in blocks):
-        hint = "扫描版 PDF 没有文字层，请先做 OCR。" if path.suffix.lower() == ".pdf" else "文件内容为空。"
+        hint = (
+            "扫描版 PDF 没有文字层，请先做 OCR。"
+            if path.suffix.lower() == ".pdf"
+            else "文件内容为空（可能复制或保存未完成），请放入有正文的文件后重新导入。"
+        )
         raise LoaderError(f"{path.name}: 没有可提取的文字", hint)
     return blocks
