@@ -205,6 +205,12 @@ async def delete_document(doc_id: str, assistant: AssistantDep) -> DocumentChang
     path = (corpus / doc.source).resolve()
     if not path.is_relative_to(corpus):  # pragma: no cover - sources are relative paths written by ingest
         raise HTTPException(400, detail="文件路径不在语料目录内，拒绝删除。")
-    path.unlink(missing_ok=True)
-    report = await run_in_threadpool(assistant.ingest, wait_s=INGEST_WAIT_S)
+    backup = path.with_name(f".deleted-{uuid.uuid4().hex}{path.suffix}")
+    os.replace(path, backup)  # kept until the index no longer has the file: a failed ingest puts it back
+    try:
+        report = await run_in_threadpool(assistant.ingest, wait_s=INGEST_WAIT_S)
+    except BaseException:
+        os.replace(backup, path)
+        raise
+    backup.unlink(missing_ok=True)
     return DocumentChange(document=doc, report=report.model_dump())

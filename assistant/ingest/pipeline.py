@@ -25,7 +25,7 @@ from assistant.index.snapshot import GENERATIONS, read_pointer, write_json_atomi
 from assistant.index.vector import VectorIndex, drop_collection, make_client
 from assistant.ingest.chunking import build_document, chunk_sections
 from assistant.ingest.clean import clean_blocks
-from assistant.ingest.loaders import load_file
+from assistant.ingest.loaders import load_file, supported_suffixes
 from assistant.ingest.metadata import extract_metadata
 from assistant.ingest.script import to_simplified
 from assistant.settings import Settings
@@ -228,6 +228,13 @@ def run_ingest(
 
         all_chunks = [c for src in sorted(chunks_by_source) for c in chunks_by_source[src]]
         report.documents, report.chunks = len(documents), len(all_chunks)
+        if not all_chunks:  # nothing readable: keep whatever index there is rather than swap in an empty one
+            save_last_report(data_dir, report)
+            unread = "；".join(s.reason.replace("\n", " ") for s in report.skipped[:5])
+            raise InputError(
+                f"语料目录 {corpus_dir} 中没有可导入的文件" + (f"（{len(report.skipped)} 个文件未能读取）" if report.skipped else ""),
+                unread or f"请放入政策文件（{' '.join(supported_suffixes())}）后再导入；索引未改动。",
+            )
         if same_config and not (report.added or report.updated or report.removed):
             report.generation = pointer["generation"] if pointer else None
             report.seconds = round(time.perf_counter() - started, 3)
