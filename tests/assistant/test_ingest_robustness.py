@@ -268,3 +268,32 @@ def test_traditional_document_is_found_by_simplified_questions(tmp_path: Path, w
             assert c.quote.replace("……", "") and all(part in stored for part in c.quote.split("……")), c.quote
     simplified_only = bot.retrieve("低空飞行器测试场", dense_mode="adaptive")
     assert simplified_only.hits[0].chunk.text in stored and "飛行器" in simplified_only.hits[0].chunk.text
+
+
+@pytest.mark.slow
+def test_a_50_mb_text_file_is_refused_by_the_size_setting_in_bounded_memory(tmp_path: Path, warm_embeddings) -> None:
+    import tracemalloc
+
+    corpus = _copy_corpus(tmp_path / "corpus", (PLAN,))
+    line = "第{n}条 对符合条件的企业，按实际投入的30%给予补贴，最高不超过500万元。\n"
+    with open(corpus / "huge.txt", "w", encoding="utf-8") as fh:
+        n = 0
+        while fh.tell() < 50 * 2**20:
+            fh.write("".join(line.format(n=n + i) for i in range(1000)))
+            n += 1000
+    size = (corpus / "huge.txt").stat().st_size
+    settings = make_settings(tmp_path / "data", corpus_dir=corpus)
+    assert size > 50 * 2**20 > settings.max_document_bytes
+
+    tracemalloc.start()
+    try:
+        report = run_ingest(settings, embeddings=warm_embeddings)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    [skipped] = report.skipped
+    assert skipped.source == "huge.txt" and "文件过大" in skipped.reason and "上限 20.0 MiB" in skipped.reason
+    assert "ASSISTANT_MAX_DOCUMENT_BYTES" in skipped.reason
+    assert report.added == [PLAN] and report.documents == 1
+    assert peak < 16 * 2**20, f"peak Python allocation {peak / 2**20:.1f} MiB: the file was read"  # 50 MiB if it were
+    print(f"\n50 MiB text refused by max_document_bytes; ingest peak Python allocation {peak / 2**20:.1f} MiB")
