@@ -191,8 +191,8 @@ def run_ingest(
         "chunk_size": settings.chunk_size,
         "chunk_overlap": settings.chunk_overlap,
         "embedding_model": embeddings.model_id,
-        "format": 4,  # 2: heading lines in chunk text, items kept, sentence vectors; 3: a table row is one sentence;
-        # 4: a section with no body has its heading as a sentence
+        "format": 5,  # 2: heading lines in chunk text, items kept, sentence vectors; 3: a table row is one sentence;
+        # 4: a section with no body has its heading as a sentence; 5: traditional-Chinese chunks' simplified form
     }
 
     with ingest_lock(data_dir, wait_s):
