@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from assistant.ingest.pipeline import SkippedFile
 from assistant.service import DocumentInfo
 from assistant.types import Answer, Citation
 
@@ -106,6 +107,11 @@ class FeedbackList(BaseModel):
 class DocumentList(BaseModel):
     documents: list[DocumentInfo]
     count: int
+    skipped: list[SkippedFile] = Field(
+        default_factory=list,
+        description="语料目录中上次导入未能读取的文件：原因和处理办法（kept_previous：索引里保留着它的上一版本）。",
+    )
+    upload_dir: str = Field(default="", description="POST /v1/documents 上传的文件保存到这个目录（ASSISTANT_UPLOAD_DIR）。")
 
 
 class DocumentChange(BaseModel):

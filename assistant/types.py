@@ -57,6 +57,9 @@ class Chunk(BaseModel):
     ordinal: int = 0  # position in the document
     start: int = 0  # offset in Document.text
     text: str
+    # title + section + text in simplified characters when the document is written in traditional ones
+    # (assistant/ingest/script.py); searched beside the original, never quoted
+    simplified: str = ""
 
     @property
     def end(self) -> int:
@@ -71,8 +74,9 @@ class Chunk(BaseModel):
         return f"{self.heading}\n{self.text}"
 
     def lexical_text(self) -> str:
-        """Title + full section path + body: what BM25 indexes."""
-        return "\n".join(p for p in (self.title, self.section, self.text) if p)
+        """Title + full section path + body (+ their simplified form for a traditional-Chinese document): what BM25
+        indexes and the relevance gate reads."""
+        return "\n".join(p for p in (self.title, self.section, self.text, self.simplified) if p)
 
     def chroma_metadata(self) -> dict[str, str | int]:
         return {

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from api.deps import AssistantDep
+from assistant.errors import AssistantError
 from assistant.service import Assistant
 
 router = APIRouter(tags=["health"])
@@ -25,8 +26,24 @@ def readyz(assistant: AssistantDep) -> JSONResponse:
         return JSONResponse({"status": "warming up", "detail": "模型预热中，请稍候"}, status_code=503)
     snap = assistant.snapshot()
     return JSONResponse(
-        {"status": "ready", "generation": snap.generation, "chunks": len(snap.chunks), "embedding": embedding_info(assistant)}
+        {
+            "status": "ready",
+            "generation": snap.generation,
+            "chunks": len(snap.chunks),
+            "embedding": embedding_info(assistant),
+            **folders(assistant),
+        }
     )
+
+
+def folders(assistant: Assistant) -> dict[str, str]:
+    """Where documents are read from and where uploads go (so an operator sees it before uploading)."""
+    settings = assistant.settings
+    try:
+        upload = str(settings.upload_folder())
+    except AssistantError as exc:
+        upload = f"（配置错误：{exc.message}）"
+    return {"corpus_dir": str(settings.corpus_dir), "upload_dir": upload}
 
 
 def embedding_info(assistant: Assistant) -> dict[str, str]:

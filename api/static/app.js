@@ -257,6 +257,15 @@ async function loadDocuments() {
         el("div", { class: "doc-meta" }, d.source),
         el("button", { class: "btn ghost small chunks-btn", type: "button", onclick: () => openChunks(d) }, "查看分块")));
     }
+    // what the last ingest could not read: the file, the reason and what to do
+    const skipped = body.skipped || [];
+    $("#doc-skipped-wrap").hidden = !skipped.length;
+    $("#doc-skipped").replaceChildren(...skipped.map((s) => el("li", { class: "skipped" },
+      el("div", { class: "doc-title" }, s.source + (s.kept_previous ? "（索引保留上一版本）" : "")),
+      el("div", { class: "doc-meta skip-reason" }, s.reason))));
+    const upload = $("#upload-dir");
+    upload.hidden = !body.upload_dir;
+    upload.textContent = body.upload_dir ? `上传的文件保存到：${body.upload_dir}` : "";
   } catch (err) {
     list.replaceChildren(el("li", { class: "muted" }, `文件列表加载失败：${err.detail || err}`));
   }

@@ -6,6 +6,7 @@ import fcntl
 import hashlib
 import json
 import logging
+import os
 import shutil
 import time
 import uuid
@@ -24,8 +25,9 @@ from assistant.index.snapshot import GENERATIONS, read_pointer, write_json_atomi
 from assistant.index.vector import VectorIndex, drop_collection, make_client
 from assistant.ingest.chunking import build_document, chunk_sections
 from assistant.ingest.clean import clean_blocks
-from assistant.ingest.loaders import load_file
+from assistant.ingest.loaders import load_file, supported_suffixes
 from assistant.ingest.metadata import extract_metadata
+from assistant.ingest.script import to_simplified
 from assistant.settings import Settings
 from assistant.types import Chunk, Document
 from embeddings.base import PolicyEmbeddings, get_embeddings
@@ -79,23 +81,61 @@ def iter_corpus(corpus_dir: Path) -> Iterator[Path]:
 
 def process_file(path: Path, source: str, sha: str, settings: Settings) -> tuple[Document, list[Chunk]]:
     """load → clean → metadata → sections → chunks for one file."""
+    size = path.stat().st_size
+    if size > settings.max_document_bytes:  # refused before reading: memory stays bounded whatever lands here
+        raise LoaderError(
+            f"{path.name}: 文件过大（{_size(size)}，上限 {_size(settings.max_document_bytes)}），未导入",
+            "请拆分文件或去掉其中的图片；确需导入时，管理员可调大 ASSISTANT_MAX_DOCUMENT_BYTES。",
+        )
     paragraphs = clean_blocks(load_file(path))
     meta = extract_metadata(paragraphs, source, sha)
     doc, sections = build_document(paragraphs, meta)
-    return doc, chunk_sections(doc, sections, settings.chunk_size, settings.chunk_overlap)
+    chunks = chunk_sections(doc, sections, settings.chunk_size, settings.chunk_overlap)
+    if to_simplified(doc.text) != doc.text:  # a traditional-Chinese document: searchable by simplified questions
+        for c in chunks:
+            c.simplified = to_simplified(c.lexical_text())
+    return doc, chunks
+
+
+LOCK_FILE = ".ingest.lock"
+
+
+def _size(n: int) -> str:
+    return f"{n / 2**20:.1f} MiB" if n >= 2**20 else f"{n / 1024:.1f} KiB"
 
 
 @contextmanager
-def ingest_lock(data_dir: Path) -> Iterator[None]:
+def ingest_lock(data_dir: Path, wait_s: float = 0.0) -> Iterator[None]:
+    """One ingest per data dir. ``flock`` is released by the kernel when its holder dies (even by kill -9), so a
+    lock file left behind by a killed ingest never blocks the next one; the holder's pid and start time are
+    written into it so that a refused run can say who is busy."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    with open(data_dir / ".ingest.lock", "w") as fh:
+    with open(data_dir / LOCK_FILE, "a+") as fh:
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError as exc:
+                if time.monotonic() < deadline:
+                    time.sleep(0.2)
+                    continue
+                fh.seek(0)
+                holder = fh.read().strip()
+                who = f"（{holder}）" if holder else ""
+                raise IngestBusyError(
+                    f"另一个导入任务正在进行{who}，本次导入未执行",
+                    "请等它结束后再试；索引和正在提供的问答不受影响。",
+                ) from exc
         try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as exc:
-            raise IngestBusyError("另一个导入任务正在进行", "请等它结束后再试。") from exc
-        try:
+            fh.seek(0)
+            fh.truncate()
+            fh.write(f"进程 {os.getpid()}，开始于 {datetime.now().astimezone():%Y-%m-%d %H:%M:%S}")
+            fh.flush()
             yield
         finally:
+            fh.seek(0)
+            fh.truncate()
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
@@ -137,8 +177,10 @@ def run_ingest(
     embeddings: CachedEmbeddings | None = None,
     progress: bool = False,
     force: bool = False,
+    wait_s: float = 0.0,
 ) -> IngestReport:
-    """Bring the index in line with ``settings.corpus_dir``; re-embed only what changed."""
+    """Bring the index in line with ``settings.corpus_dir``; re-embed only what changed. Another ingest on the
+    same data dir: wait up to ``wait_s`` for it, then ``IngestBusyError``."""
     started = time.perf_counter()
     corpus_dir, data_dir = settings.corpus_dir, settings.data_dir
     if not corpus_dir.is_dir():
@@ -149,12 +191,12 @@ def run_ingest(
         "chunk_size": settings.chunk_size,
         "chunk_overlap": settings.chunk_overlap,
         "embedding_model": embeddings.model_id,
-        "format": 6,  # 2: heading lines in chunk text, items kept, sentence vectors; 3: a table row is one sentence;
+        "format": 7,  # 2: heading lines in chunk text, items kept, sentence vectors; 3: a table row is one sentence;
         # 4: a section with no body has its heading as a sentence; 5: dates in Chinese numerals, title guards;
-        # 6: the issuer named at the head of the title
+        # 6: the issuer named at the head of the title; 7: traditional-Chinese chunks' simplified form
     }
 
-    with ingest_lock(data_dir):
+    with ingest_lock(data_dir, wait_s):
         pointer, prev_docs, prev_chunks, manifest = _load_previous(data_dir)
         same_config = bool(pointer) and manifest.get("config") == config and not force
         prev_files: dict[str, dict] = manifest.get("files", {}) if same_config else {}
@@ -187,9 +229,17 @@ def run_ingest(
 
         all_chunks = [c for src in sorted(chunks_by_source) for c in chunks_by_source[src]]
         report.documents, report.chunks = len(documents), len(all_chunks)
+        if not all_chunks:  # nothing readable: keep whatever index there is rather than swap in an empty one
+            save_last_report(data_dir, report)
+            unread = "；".join(s.reason.replace("\n", " ") for s in report.skipped[:5])
+            raise InputError(
+                f"语料目录 {corpus_dir} 中没有可导入的文件" + (f"（{len(report.skipped)} 个文件未能读取）" if report.skipped else ""),
+                unread or f"请放入政策文件（{' '.join(supported_suffixes())}）后再导入；索引未改动。",
+            )
         if same_config and not (report.added or report.updated or report.removed):
             report.generation = pointer["generation"] if pointer else None
             report.seconds = round(time.perf_counter() - started, 3)
+            save_last_report(data_dir, report)
             return report
 
         generation = datetime.now(UTC).strftime("g%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
@@ -233,12 +283,29 @@ def run_ingest(
                 "created": datetime.now(UTC).isoformat(timespec="seconds"),
                 "documents": len(documents),
                 "chunks": len(all_chunks),
+                "corpus_dir": str(corpus_dir),
             },
         )
         _prune(data_dir, client, settings.collection, keep={generation, pointer["generation"] if pointer else ""})
         report.generation, report.changed = generation, True
         report.seconds = round(time.perf_counter() - started, 3)
+        save_last_report(data_dir, report)
         return report
+
+
+LAST_REPORT = "last-ingest.json"
+
+
+def save_last_report(data_dir: Path, report: IngestReport) -> None:
+    """The last ingest's report, so the documents listing (API, chat page) can show what was not ingested and why."""
+    write_json_atomic(data_dir / LAST_REPORT, report.model_dump())
+
+
+def last_report(data_dir: Path) -> IngestReport | None:
+    try:
+        return IngestReport.model_validate_json((data_dir / LAST_REPORT).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
 
 
 def _prune(data_dir: Path, client: object, prefix: str, keep: set[str]) -> None:

@@ -180,3 +180,29 @@ def test_phone_width_and_match_tab(served, browser):
     expect(page.locator("#cite-dialog")).to_be_visible()
     expect(page.locator("#cite-docnum")).to_have_text(re.compile(r"长科委〔2025〕\d+号"))
     expect(page.locator("#cite-quote")).not_to_be_empty()
+
+
+def test_documents_panel_shows_files_not_ingested_and_the_upload_folder(browser, tmp_path, corpus_settings, shared_embeddings):
+    """The documents panel lists what the last ingest could not read (reason and what to do) and where uploads go."""
+    from playwright.sync_api import expect
+
+    from api.main import create_app
+    from assistant.service import Assistant
+    from tests.api.conftest import make_server, settings_for
+    from tests.fixtures.docs import make_scanned_pdf
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(corpus_settings.corpus_dir, corpus)
+    make_scanned_pdf(corpus / "scan.pdf", ["NOTICE"], pages=1)
+    settings = settings_for(corpus_settings, tmp_path / "data", corpus_dir=corpus, upload_dir="incoming")
+    assistant = Assistant(settings, embeddings=shared_embeddings)
+    assistant.ingest()
+    with make_server(create_app(settings=settings, assistant=assistant)) as base:
+        page = browser.new_page(viewport={"width": 1280, "height": 860}, locale="zh-CN")
+        page.goto(base)
+        expect(page.locator("#doc-list")).to_contain_text(PLAN_NUMBER)
+        expect(page.locator("#doc-skipped")).to_contain_text("scan.pdf")
+        expect(page.locator("#doc-skipped")).to_contain_text("扫描件")
+        expect(page.locator("#doc-skipped")).to_contain_text("OCR")
+        expect(page.locator("#upload-dir")).to_contain_text(str(corpus / "incoming"))
+        page.close()

@@ -163,3 +163,137 @@ def test_concurrent_ingest_is_refused(tmp_path: Path, warm_embeddings) -> None:
         holder.wait(timeout=30)
     report = run_ingest(settings, embeddings=warm_embeddings)  # released: the next run goes ahead
     assert report.changed and report.added == [PLAN]
+
+
+@pytest.fixture()
+def cli(monkeypatch, shared_embeddings):
+    """The in-process CLI over the session's real model and embedding cache (as tests/assistant/test_cli_json.py)."""
+    from typer.testing import CliRunner
+
+    from assistant.settings import get_settings
+
+    monkeypatch.setattr(pipeline, "get_embeddings", lambda settings: shared_embeddings.inner)
+    monkeypatch.setattr(pipeline, "make_embeddings", lambda settings, inner=None: shared_embeddings)
+    get_settings.cache_clear()
+    yield CliRunner()
+    get_settings.cache_clear()
+
+
+GBK_NOTICE = "\n".join(
+    ["长宁区测试委员会文件", "长测委〔2026〕7号", "关于开展楼宇能耗监测试点的通知", "各有关单位：",
+     "一、支持内容", "对完成楼宇能耗监测改造的企业，按改造投资额的30%给予补贴，最高50万元。"]
+)
+BOM_NOTICE = "# 关于开展夜间经济示范街区评选的通知\n\n对评为夜间经济示范街区的，给予运营主体一次性奖励20万元。\n"
+GB18030_NOTICE = "关于支持生僻字㐀䶵字库建设的通知\n\n对完成𠀀字库补全的单位给予一次性奖励8万元。\n"
+TRADITIONAL_NOTICE = (
+    "# 關於開展長寧區低空飛行器測試場試點的通知\n\n"
+    "## 一、支持內容\n\n對入駐虹橋低空飛行器測試場的企業，按測試飛行小時給予補貼，每家企業每年最高補貼88萬元。\n\n"
+    "## 二、申報方式\n\n企業通過長寧區科委網上平臺提交申請材料。\n"
+)
+
+
+def _bad_corpus(corpus: Path) -> dict[str, str]:
+    """Every kind of bad input next to good ones; returns {bad file: what its reason must say}."""
+    from tests.fixtures.docs import make_pdf, make_scanned_pdf
+
+    (corpus / "gbk-notice.txt").write_bytes(GBK_NOTICE.encode("gbk"))
+    (corpus / "bom-notice.md").write_bytes(BOM_NOTICE.encode("utf-8-sig"))
+    (corpus / "gb18030-notice.txt").write_bytes(GB18030_NOTICE.encode("gb18030"))
+    (corpus / "traditional-notice.md").write_text(TRADITIONAL_NOTICE, encoding="utf-8")
+    full = make_pdf(corpus.parent / "full.pdf", [[f"第{i}页：对符合条件的企业给予支持。"] * 5 for i in range(8)])
+    (corpus / "truncated.pdf").write_bytes(full.read_bytes()[: full.stat().st_size // 2])
+    (corpus / "garbage.pdf").write_bytes(b"%PDF-1.4\n1 0 obj << /Type /Catalog >> garbage\n%%EOF")
+    (corpus / "photo.txt").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8)
+    (corpus / "dump.txt").write_bytes(bytes(range(256)) * 8)
+    (corpus / "empty.txt").write_bytes(b"")
+    make_scanned_pdf(corpus / "scan.pdf", ["NOTICE 2026", "subsidy"], pages=3)
+    return {
+        "truncated.pdf": "不完整", "garbage.pdf": "损坏", "photo.txt": "PNG", "dump.txt": "二进制",
+        "empty.txt": "没有可提取的文字", "scan.pdf": "扫描件",
+    }
+
+
+def test_every_bad_document_is_reported_by_the_cli_and_the_rest_ingests(tmp_path: Path, cli, warm_embeddings) -> None:
+    from assistant.cli import app
+    from assistant.ingest.pipeline import last_report
+
+    corpus = _copy_corpus(tmp_path / "corpus")
+    expected = _bad_corpus(corpus)
+    data = tmp_path / "data"
+    result = cli.invoke(app, ["ingest", "--corpus", str(corpus), "--data-dir", str(data)])
+    assert result.exit_code == 0, result.output
+    out = result.stderr.replace("\n", "")
+    assert f"未导入 {len(expected)} 个文件" in out and "其余文件照常导入" in out
+    for name, needle in expected.items():
+        line = next(x for x in result.stderr.splitlines() if x.startswith(f"跳过 {name}"))
+        assert needle in line and ("请" in line or "OCR" in line), line  # the reason and what to do, on one line
+
+    good = {PLAN, REPLY, "gbk-notice.txt", "bom-notice.md", "gb18030-notice.txt", "traditional-notice.md"}
+    report = last_report(data)
+    assert report is not None and set(report.added) == good and {s.source for s in report.skipped} == set(expected)
+    # nothing half-written: the index holds exactly the good files, in every part
+    settings = make_settings(data, corpus_dir=corpus)
+    bot = Assistant(settings, embeddings=warm_embeddings)
+    snap = bot.snapshot()
+    assert set(snap.documents) == good and {c.source for c in snap.chunks.values()} == good
+    pointer = read_pointer(data)
+    stored = make_client(settings).get_collection(pointer["collection"]).get(include=[])["ids"]
+    assert set(stored) == set(snap.chunks) and pointer["chunks"] == len(snap.chunks)
+    assert [s.source for s in bot.skipped()] == sorted(expected)
+
+    docs = {d.source: d for d in bot.documents()}
+    assert docs["gbk-notice.txt"].doc_number == "长测委〔2026〕7号"
+    assert docs["bom-notice.md"].title == "关于开展夜间经济示范街区评选的通知"
+    assert "㐀䶵" in snap.documents["gb18030-notice.txt"].text
+    assert "\ufeff" not in snap.documents["bom-notice.md"].text
+
+    listed = cli.invoke(app, ["documents", "--data-dir", str(data)])
+    assert listed.exit_code == 0 and "未导入 scan.pdf" in listed.stderr and "OCR" in listed.stderr
+
+
+def test_traditional_document_is_found_by_simplified_questions(tmp_path: Path, warm_embeddings) -> None:
+    corpus = _copy_corpus(tmp_path / "corpus")
+    (corpus / "traditional-notice.md").write_text(TRADITIONAL_NOTICE, encoding="utf-8")
+    settings = make_settings(tmp_path / "data", corpus_dir=corpus)
+    run_ingest(settings, embeddings=warm_embeddings)
+    bot = Assistant(settings, embeddings=warm_embeddings)
+    stored = bot.snapshot().documents["traditional-notice.md"].text
+    for question in ("低空飞行器测试场试点每家企业每年最高补贴多少？", "企业通过什么平台提交申请材料？"):
+        retrieval = bot.retrieve(question, dense_mode="adaptive")
+        assert retrieval.hits[0].chunk.source == "traditional-notice.md", question
+        assert retrieval.gate.passed and retrieval.gate.coverage >= 0.8, retrieval.gate  # simplified terms found
+        answer = bot.ask(question)
+        assert answer.contexts[0].source == "traditional-notice.md"
+        for c in answer.citations:  # whatever is quoted is the document's own (traditional) text
+            assert c.quote.replace("……", "") and all(part in stored for part in c.quote.split("……")), c.quote
+    simplified_only = bot.retrieve("低空飞行器测试场", dense_mode="adaptive")
+    assert simplified_only.hits[0].chunk.text in stored and "飛行器" in simplified_only.hits[0].chunk.text
+
+
+@pytest.mark.slow
+def test_a_50_mb_text_file_is_refused_by_the_size_setting_in_bounded_memory(tmp_path: Path, warm_embeddings) -> None:
+    import tracemalloc
+
+    corpus = _copy_corpus(tmp_path / "corpus", (PLAN,))
+    line = "第{n}条 对符合条件的企业，按实际投入的30%给予补贴，最高不超过500万元。\n"
+    with open(corpus / "huge.txt", "w", encoding="utf-8") as fh:
+        n = 0
+        while fh.tell() < 50 * 2**20:
+            fh.write("".join(line.format(n=n + i) for i in range(1000)))
+            n += 1000
+    size = (corpus / "huge.txt").stat().st_size
+    settings = make_settings(tmp_path / "data", corpus_dir=corpus)
+    assert size > 50 * 2**20 > settings.max_document_bytes
+
+    tracemalloc.start()
+    try:
+        report = run_ingest(settings, embeddings=warm_embeddings)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    [skipped] = report.skipped
+    assert skipped.source == "huge.txt" and "文件过大" in skipped.reason and "上限 20.0 MiB" in skipped.reason
+    assert "ASSISTANT_MAX_DOCUMENT_BYTES" in skipped.reason
+    assert report.added == [PLAN] and report.documents == 1
+    assert peak < 16 * 2**20, f"peak Python allocation {peak / 2**20:.1f} MiB: the file was read"  # 50 MiB if it were
+    print(f"\n50 MiB text refused by max_document_bytes; ingest peak Python allocation {peak / 2**20:.1f} MiB")

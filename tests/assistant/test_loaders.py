@@ -10,7 +10,7 @@ from assistant.errors import LoaderError
 from assistant.ingest.loaders import load_file, supported_suffixes
 from assistant.ingest.pipeline import process_file
 from tests.conftest import make_settings
-from tests.fixtures.docs import make_blank_pdf, make_docx, make_pdf
+from tests.fixtures.docs import make_blank_pdf, make_docx, make_pdf, make_scanned_pdf
 
 NOTICE = [
     "上海市长宁区测试委员会文件",
@@ -212,3 +212,92 @@ def test_markdown_tables_and_numbered_lists_keep_their_structure(tmp_path: Path)
     texts = [b.text for b in load_file(path)]
     assert "1. 营业执照复印件；" in texts and "2. 承诺书。" in texts  # the list numbers are text
     assert texts[-3:] == ["类别 | 支持标准", "区域中心 | 最高100万元", "旗舰店 | 最高300万元"]  # one line per row
+
+
+# ---- bad documents: each is read correctly or refused with the reason and what to do --------------------------
+
+TRADITIONAL = ["關於開展長寧區低空飛行器測試場試點的通知", "對入駐測試場的企業，按測試飛行小時給予補貼，每家企業每年最高補貼88萬元。"]
+
+
+@pytest.mark.parametrize(
+    ("encoding", "lines"),
+    [("gbk", NOTICE), ("gb18030", NOTICE + ["生僻字㐀䶵𠀀照常导入。"]), ("utf-8-sig", NOTICE), ("big5", TRADITIONAL)],
+)
+def test_chinese_encodings_read_without_mojibake(tmp_path: Path, encoding: str, lines: list[str]) -> None:
+    path = tmp_path / f"notice-{encoding}.txt"
+    path.write_bytes("\n".join(lines).encode(encoding))
+    assert _texts(load_file(path)) == lines  # GB18030's four-byte characters, no BOM character, Big5 not read as GBK
+
+
+def test_utf8_bom_does_not_reach_the_title(tmp_path: Path) -> None:
+    path = tmp_path / "bom.md"
+    path.write_bytes(b"\xef\xbb\xbf" + "# 关于开展政务服务测试工作的通知\n\n正文内容。".encode())
+    doc, _ = _process(path, tmp_path)
+    assert doc.meta.title == "关于开展政务服务测试工作的通知" and "\ufeff" not in doc.text
+
+
+@pytest.mark.parametrize(
+    ("content", "needle", "hint"),
+    [
+        (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\n", "内容是 PDF 文件", "改成 .pdf"),
+        (b"PK\x03\x04\x14\x00\x06\x00" + b"\x00" * 40 + b"word/document.xml", "内容是 ZIP 文件", "支持的类型"),
+        (b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4, "内容是 PNG 文件", "支持的类型"),
+        (bytes(range(256)) * 16, "二进制", "扩展名正确"),
+        ("正文".encode() + b"\x01\x02\x03\x04\x05\x06\x07\x08" * 8, "控制字符", "UTF-8"),
+    ],
+    ids=["pdf-as-txt", "docx-as-txt", "png-as-txt", "random-bytes", "control-chars"],
+)
+def test_binary_bytes_named_txt_are_refused(tmp_path: Path, content: bytes, needle: str, hint: str) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_bytes(content)
+    with pytest.raises(LoaderError) as err:
+        load_file(path)
+    assert "notes.txt" in err.value.message and needle in err.value.message, err.value.message
+    assert hint in err.value.hint, err.value.hint
+
+
+@pytest.mark.parametrize("keep", [0.3, 0.7, 0.98])
+def test_truncated_pdf_is_refused_not_half_read(tmp_path: Path, keep: float) -> None:
+    full = make_pdf(tmp_path / "full.pdf", [[f"第{i}页：对符合条件的企业给予支持。"] * 5 for i in range(12)])
+    assert len(_texts(load_file(full))) == 60  # the whole file reads
+    data = full.read_bytes()
+    cut = tmp_path / "cut.pdf"
+    cut.write_bytes(data[: int(len(data) * keep)])
+    with pytest.raises(LoaderError) as err:
+        load_file(cut)
+    assert "cut.pdf" in err.value.message and "不完整" in err.value.message and "重新" in err.value.hint
+
+
+def test_scanned_pdf_is_refused_with_ocr_hint(tmp_path: Path) -> None:
+    path = make_scanned_pdf(tmp_path / "scan.pdf", ["NOTICE 2026 No.3", "subsidy 880000"], pages=2)
+    with pytest.raises(LoaderError) as err:
+        load_file(path)
+    msg = err.value.message
+    assert "scan.pdf" in msg and "没有文字层" in msg and "2 页只有图片（2 张）" in msg and "扫描件" in msg, msg
+    assert "OCR" in err.value.hint
+
+
+def test_oversize_file_is_refused_before_it_is_read(tmp_path: Path, monkeypatch) -> None:
+    path = tmp_path / "big.txt"
+    path.write_bytes("对符合条件的企业给予支持。\n".encode() * 1000)
+    settings = make_settings(tmp_path / "data", corpus_dir=tmp_path, max_document_bytes=10_000)
+    read = []
+    monkeypatch.setattr(Path, "read_bytes", lambda self: read.append(self) or b"")
+    with pytest.raises(LoaderError) as err:
+        process_file(path, path.name, "sha", settings)
+    assert not read, "the file must not be read"
+    assert "big.txt" in err.value.message and "文件过大" in err.value.message and "39.1 KiB，上限 9.8 KiB" in err.value.message
+    assert "ASSISTANT_MAX_DOCUMENT_BYTES" in err.value.hint
+
+
+def test_traditional_chunks_carry_a_simplified_search_form(tmp_path: Path) -> None:
+    path = tmp_path / "trad.txt"
+    path.write_text("\n".join(TRADITIONAL), encoding="utf-8")
+    doc, chunks = _process(path, tmp_path)
+    assert chunks and all(doc.text[c.start : c.end] == c.text for c in chunks)  # quotes stay verbatim
+    assert "補貼" in chunks[-1].text and "补贴" not in chunks[-1].text
+    assert "补贴88万元" in chunks[-1].simplified and "补贴" in chunks[-1].lexical_text()
+    simplified = tmp_path / "simp.txt"
+    simplified.write_text("\n".join(NOTICE), encoding="utf-8")
+    _, plain = _process(simplified, tmp_path)
+    assert all(c.simplified == "" for c in plain)  # nothing extra stored for simplified text
