@@ -15,6 +15,7 @@ from assistant.answer.qualifiers import Mismatch
 from assistant.answer.scoring import decision_features, scoped_mismatches
 from assistant.answer.strategies.base import AnswerContext, Draft
 from assistant.answer.strategies.sentence import best_sentence
+from assistant.ingest.script import readable
 
 
 @dataclass
@@ -51,6 +52,11 @@ def decide(ctx: AnswerContext, draft: Draft) -> Decision:
     slots = ctx.rules.answer.decision.document_slots
     cited = dict.fromkeys(c.source for c in draft.citations)  # each cited document once
     docs = "\n".join(d.text for d in (ctx.documents.get(s) for s in cited) if d is not None)
+    ids = {c.chunk_id for c in draft.citations}
+    if any(h.chunk.simplified for h in ctx.hits if h.chunk.id in ids):
+        # a traditional-Chinese document: the evidence is matched against the question in simplified form
+        # (the quote shown stays the document's own text)
+        evidence, quote, docs = readable(evidence), readable(quote), readable(docs)
     f = decision_features(
         ctx.analysis, ctx.weights, ctx.qualifiers, qrules, evidence, quote, p_best, p_second, dense_best,
         gate.coverage if gate else 0.0, gate.top_dense if gate else 0.0, bool(gate and gate.passed),

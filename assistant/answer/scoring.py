@@ -32,6 +32,7 @@ from assistant.answer.text import Span
 from assistant.errors import ConfigError
 from assistant.ingest.chunking import BODY_SECTION, FOOTER_SECTION, HEADER_SECTION
 from assistant.ingest.headings import numbering, visual_len
+from assistant.ingest.script import readable
 from assistant.question import QuestionAnalysis, TermWeights
 from assistant.types import Hit
 
@@ -149,15 +150,17 @@ def sentence_features(
     document_slots: tuple[str, ...] = (),
 ) -> dict[str, float]:
     chunk = hit.chunk
-    head = f"{chunk.title}\n{chunk.section}\n"
-    text = span.text
+    title, section, text = chunk.title, chunk.section, span.text
+    if chunk.simplified:  # a traditional-Chinese document: its words are matched in simplified form
+        title, section, text, document = (readable(x) for x in (title, section, text, document))
+    head = f"{title}\n{section}\n"
     found_text = tw.found(text)
     evidence = head + text
     f: dict[str, float] = {
         "ctx_cover": tw.cover(evidence),
         "own_cover": tw.cover(text),
-        "novel_cover": _share(tw, found_text - tw.found(chunk.title)),
-        "section_cover": tw.cover(chunk.section),
+        "novel_cover": _share(tw, found_text - tw.found(title)),
+        "section_cover": tw.cover(section),
         "rank": 1.0 - rank / max(top, 1),
         "fused": hit.score / top_score if top_score else 0.0,
         "header": float(chunk.section == HEADER_SECTION),
@@ -181,7 +184,7 @@ def sentence_features(
     if qa.numbers:
         f["number_match"] = 1.0 if all(n.lower() in evidence.lower() for n in qa.numbers) else -1.0
     if qualifiers:
-        doc = f"{chunk.title}\n{document}"
+        doc = f"{title}\n{document}"
         f["qual_ok"] = scoped_present(qualifiers, evidence, doc, document_slots)
         f["qual_sibling"] = float(bool(scoped_mismatches(qualifiers, evidence, doc, qrules, document_slots)))
     return f

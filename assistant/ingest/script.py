@@ -25,3 +25,10 @@ def to_simplified(text: str) -> str:
     """``text`` in simplified characters (phrase-aware, so the length may change: never use it for offsets)."""
     with _lock:  # the pure-Python converter keeps per-call state
         return _converter().convert(text)
+
+
+@lru_cache(maxsize=1024)
+def readable(text: str) -> str:
+    """``to_simplified``, remembered: the answerer matches a traditional document's sentences, headings and text
+    against the (simplified) question for every question that retrieves them."""
+    return to_simplified(text)

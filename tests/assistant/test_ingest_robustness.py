@@ -266,6 +266,9 @@ def test_traditional_document_is_found_by_simplified_questions(tmp_path: Path, w
         assert answer.contexts[0].source == "traditional-notice.md"
         for c in answer.citations:  # whatever is quoted is the document's own (traditional) text
             assert c.quote.replace("……", "") and all(part in stored for part in c.quote.split("……")), c.quote
+    # and answered: the answerer matches the traditional text in simplified form, and quotes the original
+    answer = bot.ask("低空飞行器测试场试点每家企业每年最高补贴多少？")
+    assert answer.grounded and "88萬元" in answer.answer, answer.answer
     simplified_only = bot.retrieve("低空飞行器测试场", dense_mode="adaptive")
     assert simplified_only.hits[0].chunk.text in stored and "飛行器" in simplified_only.hits[0].chunk.text
 
