@@ -12,7 +12,9 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
+from api import cors
 from api.errors import install_error_handlers
+from assistant import redact
 from assistant.service import Assistant
 from assistant.settings import Settings, get_settings
 from assistant.store import Store
@@ -25,6 +27,7 @@ ROUTERS = ("health", "ask", "chat", "documents", "feedback", "metrics", "wechat"
 
 def create_app(settings: Settings | None = None, assistant: Assistant | None = None) -> FastAPI:
     settings = settings or get_settings()
+    redact.install(settings)  # secrets masked in every log record from here on
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -58,4 +61,5 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
             raise
         app.include_router(module.build_router(settings) if hasattr(module, "build_router") else module.router)
         getattr(module, "install", lambda _app: None)(app)  # optional hook: a feature's middleware
+    cors.install(app, settings)  # last: the outermost middleware
     return app

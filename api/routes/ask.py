@@ -31,6 +31,7 @@ from api.routes.feedback import answer_record, remember_answer
 from api.routes.metrics import observe_answer
 from api.schemas import AskRequest, AskResponse
 from assistant.errors import AssistantError
+from assistant.redact import redact
 from assistant.service import Assistant
 from assistant.settings import Settings
 from assistant.store import Store
@@ -173,6 +174,6 @@ async def ask_stream(
         except Exception as exc:  # noqa: BLE001 - reported in-band: the status line is already sent
             log.exception("stream failed")
             detail = exc.message if isinstance(exc, AssistantError) else "回答生成中断，请重试"
-            yield sse("error", {"detail": detail, "hint": getattr(exc, "hint", "")})
+            yield sse("error", redact({"detail": detail, "hint": getattr(exc, "hint", "")}))
 
     return EventSourceResponse(events(), headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
