@@ -35,7 +35,7 @@ SECRET_FIELDS = (
 MIN_SECRET_CHARS = 4  # shorter values would mask ordinary words; WeChat requires tokens of 3–32 characters
 PATTERNS = (
     # "Authorization: Bearer x", "'authorization': 'Basic x'", "Bearer x" anywhere
-    re.compile(r"(?i)(\bauthorization\b[\"']?\s*[:=]\s*[\"']?(?:bearer\s+|basic\s+|token\s+)?)[^\s\"',;}&%]+"),
+    re.compile(r"(?i)(\bauthorization\b[\"']?\s*[:=]\s*[\"']?(?:bearer\s+|basic\s+|token\s+)?)(?!(?:bearer|basic|token)\b)[^\s\"',;}&%]+"),
     re.compile(r"(?i)(\bbearer\s+)[A-Za-z0-9._~+/=-]+"),
     re.compile(r"(?i)(\bx-admin-key\b[\"']?\s*[:=]\s*[\"']?)[^\s\"',;}&%]+"),
     # URL / form parameters: access_token=…, secret=…, corpsecret=…, api_key=…, EncodingAESKey=…

@@ -135,10 +135,16 @@ def test_every_post_route_caps_the_body_with_and_without_content_length(make_app
             continue  # it reads only a multipart body: streamed below
         streamed = httpx.post(base + path, params=params, headers=headers, content=chunked())
         assert streamed.status_code == 413 and "2000" in streamed.json()["detail"], (path, streamed.text)
-    # multipart upload, streamed (httpx sends a generator file without Content-Length)
-    files = {"file": ("big.txt", iter([b"x" * 1000] * 10), "text/plain")}
-    upload = httpx.post(f"{base}/v1/documents", headers={"X-Admin-Key": KEY}, files=files)
-    assert upload.status_code == 413, upload.text
+
+    def multipart() -> Iterator[bytes]:  # a valid upload of 10 kB, streamed without Content-Length
+        yield b'--b0\r\nContent-Disposition: form-data; name="file"; filename="big.txt"\r\nContent-Type: text/plain\r\n\r\n'
+        for _ in range(10):
+            yield b"x" * 1000
+        yield b"\r\n--b0--\r\n"
+
+    headers = {"X-Admin-Key": KEY, "content-type": "multipart/form-data; boundary=b0"}
+    upload = httpx.post(f"{base}/v1/documents", headers=headers, content=multipart())
+    assert upload.status_code == 413 and "请求体过大" in upload.json()["detail"], upload.text
 
 
 def test_question_length_is_capped_on_every_question_route(make_app, live_server) -> None:
