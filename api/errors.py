@@ -16,6 +16,8 @@ from assistant.redact import redact
 
 log = logging.getLogger(__name__)
 
+BODY_PARSE_ERROR = "There was an error parsing the body"
+
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AssistantError)
@@ -31,6 +33,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and exc.detail == BODY_PARSE_ERROR:  # FastAPI's own words: say it in Chinese
+            body = {"detail": "请求体无法解析", "hint": "请发送有效的 JSON（Content-Type: application/json）或表单数据。"}
+            return JSONResponse(body, status_code=400)
         return JSONResponse(
             redact({"detail": exc.detail}), status_code=exc.status_code, headers=getattr(exc, "headers", None)
         )

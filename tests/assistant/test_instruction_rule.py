@@ -4,7 +4,6 @@ and no real policy text is."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
