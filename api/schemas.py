@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -15,17 +15,21 @@ SESSION_ID_PATTERN = r"^[A-Za-z0-9_.:\-]{1,64}$"
 EXAMPLE_QUESTION = "“虹桥人才荟”是做什么的？"
 
 
+# An allow-list filter given as a list names at least one value (an empty one would match nothing, or everything).
+NonEmptyList = Annotated[list[str], Field(min_length=1)]
+
+
 # ---- /v1/ask ---------------------------------------------------------------------------------------------
 class AskFilters(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    source: str | list[str] | None = Field(
+    source: str | NonEmptyList | None = Field(
         default=None,
         description="只在这些文件中检索（相对语料目录的路径，见 GET /v1/documents 的 source）。",
         examples=["zhangjiang-changning-park-action-plan-2025-2026.md"],
     )
-    kind: str | list[str] | None = Field(default=None, description="只看这类文件（若干措施、申报通知、实施细则……，见 GET /v1/documents 的 kind）。")
-    status: str | list[str] | None = Field(default=None, description="只看带这些标记的文件：试行、征求意见稿、废止、修订。")
+    kind: str | NonEmptyList | None = Field(default=None, description="只看这类文件（若干措施、申报通知、实施细则……，见 GET /v1/documents 的 kind）。")
+    status: str | NonEmptyList | None = Field(default=None, description="只看带这些标记的文件：试行、征求意见稿、废止、修订。")
     exclude_status: list[str] | None = Field(default=None, description="排除带这些标记的文件，例如 [\"征求意见稿\", \"废止\"]。")
     valid_on: date | None = Field(default=None, description="只看这一天有效的政策（按正文写明的施行日期与有效期；未写明的视为有效；已废止的排除）。")
 

@@ -66,7 +66,7 @@ def post_feedback(body: FeedbackRequest, store: StoreDep, request: Request) -> F
 def list_feedback(
     store: StoreDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=10**9)] = 0,  # SQLite integers are 64-bit
 ) -> FeedbackList:
     items = [FeedbackEntry.model_validate(e) for e in store.entries(FEEDBACK, limit=limit, offset=offset)]
     return FeedbackList(items=items, limit=limit, offset=offset)
