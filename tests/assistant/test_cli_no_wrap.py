@@ -12,7 +12,6 @@ import pytest
 
 pytestmark = pytest.mark.slow  # subprocesses of the installed command
 
-
 ASSISTANT = Path(sys.executable).parent / "assistant"
 
 
