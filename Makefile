@@ -11,7 +11,7 @@ export OMP_WAIT_POLICY ?= PASSIVE
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: install run ingest ask serve test test-fast lint bench eval eval-splits eval-ncpqa clean
+.PHONY: install run ingest ask serve test test-fast test-reliability load lint bench eval eval-splits eval-ncpqa clean
 
 install: $(VENV)/.installed
 
@@ -40,6 +40,16 @@ test: install
 
 test-fast: install
 	$(BIN)/pytest -m "not slow"
+
+# Fuzzing, load and fault tests (marked `reliability`, left out of `make test`), then the 5-minute load test.
+test-reliability: install
+	$(BIN)/pytest -m reliability
+	$(PY) eval/load.py --minutes $(LOAD_MINUTES)
+
+# Loopback load: concurrency 32 on /v1/ask and /wechat; fails on any error or RSS growth > 10 % (eval/load.py).
+LOAD_MINUTES ?= 5
+load: install
+	$(PY) eval/load.py --minutes $(LOAD_MINUTES)
 
 eval: install
 	$(BIN)/assistant eval

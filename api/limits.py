@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.deps import SettingsDep
-from assistant.errors import InputError
+from assistant.checks import check_question as assistant_check_question
 from assistant.settings import Settings
 
 RATE_WINDOW_S = 60
@@ -114,15 +114,7 @@ def install(app: FastAPI) -> None:
 # ---- per-route checks ------------------------------------------------------------------------------------
 def check_question(settings: Settings, question: str) -> str:
     """The question, stripped; ``InputError`` (422) when empty or longer than ``settings.max_question_chars``."""
-    q = (question or "").strip()
-    if not q:
-        raise InputError("问题不能为空", "请输入要查询的问题。")
-    if len(q) > settings.max_question_chars:
-        raise InputError(
-            f"问题过长（{len(q)} 字，上限 {settings.max_question_chars} 字）",
-            "请精简问题，或分成几个问题提问。",
-        )
-    return q
+    return assistant_check_question(settings, question)
 
 
 def require_admin(

@@ -12,7 +12,10 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
+from api import cors
 from api.errors import install_error_handlers
+from api.schemas import CHANNEL_ERRORS, COMMON_ERRORS, V1_ERRORS
+from assistant import redact
 from assistant.service import Assistant
 from assistant.settings import Settings, get_settings
 from assistant.store import Store
@@ -20,11 +23,19 @@ from assistant.store import Store
 log = logging.getLogger(__name__)
 
 # One module per feature under api/routes, each exposing `router`.
+# Error responses documented on every operation of a feature (the OpenAPI schema is a contract: tested by
+# schemathesis in tests/reliability); routes add their own (404, 409 …).
+ROUTER_ERRORS = {
+    **{name: {**COMMON_ERRORS, **V1_ERRORS} for name in ("ask", "chat", "documents", "feedback", "bot", "match")},
+    "wechat": {**COMMON_ERRORS, **CHANNEL_ERRORS},
+    "wecom": {**COMMON_ERRORS, **CHANNEL_ERRORS},
+}
 ROUTERS = ("health", "ask", "chat", "documents", "feedback", "metrics", "wechat", "wecom", "bot", "match", "page")
 
 
 def create_app(settings: Settings | None = None, assistant: Assistant | None = None) -> FastAPI:
     settings = settings or get_settings()
+    redact.install(settings)  # secrets masked in every log record from here on
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -56,6 +67,8 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
             if exc.name == f"api.routes.{name}":
                 continue  # feature not built yet
             raise
-        app.include_router(module.build_router(settings) if hasattr(module, "build_router") else module.router)
+        router = module.build_router(settings) if hasattr(module, "build_router") else module.router
+        app.include_router(router, responses=ROUTER_ERRORS.get(name, COMMON_ERRORS))
         getattr(module, "install", lambda _app: None)(app)  # optional hook: a feature's middleware
+    cors.install(app, settings)  # last: the outermost middleware
     return app

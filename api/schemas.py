@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -16,17 +16,21 @@ SESSION_ID_PATTERN = r"^[A-Za-z0-9_.:\-]{1,64}$"
 EXAMPLE_QUESTION = "“虹桥人才荟”是做什么的？"
 
 
+# An allow-list filter given as a list names at least one value (an empty one would match nothing, or everything).
+NonEmptyList = Annotated[list[str], Field(min_length=1)]
+
+
 # ---- /v1/ask ---------------------------------------------------------------------------------------------
 class AskFilters(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    source: str | list[str] | None = Field(
+    source: str | NonEmptyList | None = Field(
         default=None,
         description="只在这些文件中检索（相对语料目录的路径，见 GET /v1/documents 的 source）。",
         examples=["zhangjiang-changning-park-action-plan-2025-2026.md"],
     )
-    kind: str | list[str] | None = Field(default=None, description="只看这类文件（若干措施、申报通知、实施细则……，见 GET /v1/documents 的 kind）。")
-    status: str | list[str] | None = Field(default=None, description="只看带这些标记的文件：试行、征求意见稿、废止、修订。")
+    kind: str | NonEmptyList | None = Field(default=None, description="只看这类文件（若干措施、申报通知、实施细则……，见 GET /v1/documents 的 kind）。")
+    status: str | NonEmptyList | None = Field(default=None, description="只看带这些标记的文件：试行、征求意见稿、废止、修订。")
     exclude_status: list[str] | None = Field(default=None, description="排除带这些标记的文件，例如 [\"征求意见稿\", \"废止\"]。")
     valid_on: date | None = Field(default=None, description="只看这一天有效的政策（按正文写明的施行日期与有效期；未写明的视为有效；已废止的排除）。")
 
@@ -183,3 +187,40 @@ class ChatCompletion(BaseModel):
     citations: list[Citation] = Field(description="与 /v1/ask 相同的引用（正文末尾也附有编号参考来源）。")
     grounded: bool
     answer_id: str
+
+
+# ---- errors (every route) ----------------------------------------------------------------------------------
+class ErrorBody(BaseModel):
+    """What every error response carries (``api/errors.py``): what went wrong, and what to do."""
+
+    detail: str = Field(description="出了什么问题（中文）。")
+    hint: str | None = Field(default=None, description="怎么办。")
+    errors: list[dict[str, Any]] | None = Field(default=None, description="参数错误的逐项说明（仅 422）。")
+
+
+def error(description: str) -> dict[str, Any]:
+    """An OpenAPI ``responses`` entry with the error body."""
+    return {"model": ErrorBody, "description": description}
+
+
+# Documented on every operation: the request guards and body parsing answer these for any route.
+COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: error("请求体无法解析（例如不是有效的 JSON 或 multipart）"),
+    413: error("请求体过大（上限 ASSISTANT_MAX_BODY_BYTES）"),
+    422: error("参数有误、问题为空或过长"),
+}
+# /v1 routes: the per-client rate limit, and no index yet
+V1_ERRORS: dict[int | str, dict[str, Any]] = {
+    429: error("请求过于频繁（ASSISTANT_RATE_LIMIT_PER_MINUTE）"),
+    503: error("索引尚未就绪：请先运行 assistant ingest"),
+}
+ADMIN_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: error("缺少管理员密钥（X-Admin-Key 或 Authorization: Bearer）"),
+    403: error("密钥错误，或服务端未设置 ASSISTANT_ADMIN_KEY（管理接口停用）"),
+}
+# WeChat / WeCom callbacks
+CHANNEL_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: error("消息无法解析、过大、含 DTD/实体，或无法解密"),
+    403: error("签名校验失败、时间戳超出范围或重放"),
+    404: error("该渠道未启用（未配置 Token 等）"),
+}

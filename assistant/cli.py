@@ -229,5 +229,14 @@ def _register_feature_commands() -> None:
 
 _register_feature_commands()
 
-if __name__ == "__main__":
+
+def main() -> None:
+    """The ``assistant`` command. When stderr is not a terminal (CI, logs, a pipe), usage errors are printed as
+    plain text: Typer's rich panel folds them at the console width, splitting a message mid-phrase."""
+    if not sys.stderr.isatty():
+        app.rich_markup_mode = None
     app()
+
+
+if __name__ == "__main__":
+    main()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,6 +68,17 @@ def _where(filters: dict[str, Any] | None) -> dict[str, Any] | None:
     return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
 
+def blank_instructions(text: str, pattern: re.Pattern[str] | None) -> str:
+    """``text`` with every sentence that ``pattern`` finds replaced by spaces (line breaks kept)."""
+    if pattern is None or not pattern.search(text):
+        return text
+    chars = list(text)
+    for span in sentences(text):
+        if pattern.search(span.text):
+            chars[span.start : span.end] = [c if c == "\n" else " " for c in chars[span.start : span.end]]
+    return "".join(chars)
+
+
 class HybridRetriever:
     """``rules`` (the question and gate sections) default to the file at ``settings.rules_path``."""
 
@@ -129,8 +141,16 @@ class HybridRetriever:
             hit = fused.setdefault(cid, Hit(chunk=snap.chunks[cid], score=0.0))
             hit.score += s.lexical_weight / (s.rrf_k + rank)
             hit.lexical_score, hit.lexical_rank = bm25, rank
-        hits = sorted(fused.values(), key=lambda h: h.score, reverse=True)[:top_k]
+        hits = [self.without_instructions(h) for h in sorted(fused.values(), key=lambda h: h.score, reverse=True)[:top_k]]
         return Retrieval(query, hits, self.gate(qa, tw, hits, dense), qa, tw, unit(vector) if vector is not None else None)
+
+    def without_instructions(self, hit: Hit) -> Hit:
+        """``hit`` with its instruction-like sentences (``gate.instruction``: prompt injection) blanked, so neither
+        the gate nor the answerer can take them as evidence; the text keeps its length and line breaks."""
+        text = blank_instructions(hit.chunk.text, self.rules.gate.instruction)
+        if text == hit.chunk.text:
+            return hit
+        return hit.model_copy(update={"chunk": hit.chunk.model_copy(update={"text": text})})
 
     def _lexically_complete(self, tw: TermWeights, lexical: list[tuple[str, float]]) -> bool:
         g = self.rules.gate

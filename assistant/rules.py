@@ -133,6 +133,7 @@ class GateRules(_Strict):
     dense_skip_passages: int = Field(ge=1)
     dense_skip_min_hits: int = Field(ge=0)
     dense_skip_min_terms: int = Field(ge=0)
+    instruction: Regex | None = None  # instruction-like sentences (prompt injection): never evidence
 
 
 # ---- answer -----------------------------------------------------------------------------------------------

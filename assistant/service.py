@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from assistant.chain import build_chain
+from assistant.checks import check_question
 from assistant.errors import InputError, NotFoundError
 from assistant.index.snapshot import Snapshot, pointer_path
 from assistant.index.vector import make_client
@@ -122,15 +123,7 @@ class Assistant:
 
     # ---- questions ----------------------------------------------------------------------------------
     def check_question(self, question: str) -> str:
-        q = (question or "").strip()
-        if not q:
-            raise InputError("问题不能为空", "请输入要查询的问题。")
-        if len(q) > self.settings.max_question_chars:
-            raise InputError(
-                f"问题过长（{len(q)} 字，上限 {self.settings.max_question_chars} 字）",
-                "请精简问题，或分成几个问题提问。",
-            )
-        return q
+        return check_question(self.settings, question)
 
     def ask(
         self,

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from assistant.errors import ConfigError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+_ORIGIN = re.compile(r"https?://[^/\s,]+/?")  # scheme://host[:port], as a browser sends it in Origin
 
 
 class Settings(BaseSettings):
@@ -102,6 +104,10 @@ class Settings(BaseSettings):
     admin_key: str = Field(default="", description="Enables document upload/delete and feedback listing.")
     public_url: str = Field(default="", description="Public base URL of the chat page (linked from WeChat replies).")
     max_body_bytes: int = Field(default=20 * 1024 * 1024, description="Request body cap (413 above it).")
+    cors_origins: str = Field(
+        default="",
+        description="Comma-separated browser origins allowed to call the API cross-origin (CORS), e.g. https://zc.example.gov.cn; empty = none (closed); * = any origin, without credentials.",
+    )
     rate_limit_per_minute: int = Field(default=60, description="Per-client requests per minute on /v1 routes.")
     session_ttl_s: int = Field(default=3600, description="Chat sessions expire this long after their last turn.")
     session_max_turns: int = Field(default=10, description="Questions kept per session.")
@@ -154,6 +160,21 @@ class Settings(BaseSettings):
                 "请把 ASSISTANT_UPLOAD_DIR 设为语料目录或其子目录（相对路径按语料目录解析），或留空。",
             )
         return folder
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _check_origins(cls, value: str) -> str:
+        for origin in (o.strip() for o in value.split(",")):
+            if origin and origin != "*" and not _ORIGIN.fullmatch(origin):
+                raise ValueError(
+                    f"ASSISTANT_CORS_ORIGINS: {origin!r} is not an origin; write scheme://host[:port] "
+                    "without a path, e.g. https://zc.example.gov.cn"
+                )
+        return value
+
+    def cors_origin_list(self) -> list[str]:
+        """The allowed origins (``["*"]`` for any); empty when CORS is closed."""
+        return [o.strip().rstrip("/") for o in self.cors_origins.split(",") if o.strip()]
 
     def resolved(self) -> Settings:
         """Absolute paths, so that a later chdir does not move the index."""

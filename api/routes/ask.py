@@ -29,8 +29,9 @@ from api import limits, sessions
 from api.deps import AssistantDep, SettingsDep, StoreDep
 from api.routes.feedback import answer_record, remember_answer
 from api.routes.metrics import observe_answer
-from api.schemas import AskRequest, AskResponse
+from api.schemas import AskRequest, AskResponse, error
 from assistant.errors import AssistantError
+from assistant.redact import redact
 from assistant.service import Assistant
 from assistant.settings import Settings
 from assistant.store import Store
@@ -128,7 +129,7 @@ ASK_BODY = Body(
     summary="提问（返回带引用的完整回答）",
     response_model=AskResponse,
     response_model_exclude_none=True,
-    responses={422: {"description": "问题为空、过长或参数有误"}, 429: {"description": "请求过于频繁"}},
+    responses={422: error("问题为空、过长或参数有误"), 429: error("请求过于频繁")},
 )
 def ask(
     request: Request, settings: SettingsDep, assistant: AssistantDep, store: StoreDep, body: AskRequest = ASK_BODY
@@ -173,6 +174,6 @@ async def ask_stream(
         except Exception as exc:  # noqa: BLE001 - reported in-band: the status line is already sent
             log.exception("stream failed")
             detail = exc.message if isinstance(exc, AssistantError) else "回答生成中断，请重试"
-            yield sse("error", {"detail": detail, "hint": getattr(exc, "hint", "")})
+            yield sse("error", redact({"detail": detail, "hint": getattr(exc, "hint", "")}))
 
     return EventSourceResponse(events(), headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException
 
 from api.deps import AssistantDep
 from api.limits import AdminDep
-from api.schemas import DocumentChange, DocumentList
+from api.schemas import ADMIN_ERRORS, DocumentChange, DocumentList, error
 from assistant.errors import AssistantError
 from assistant.index.snapshot import read_pointer
 from assistant.ingest.loaders import supported_suffixes
@@ -27,10 +27,7 @@ router = APIRouter(tags=["文件"])
 # An upload or delete arriving while another ingest runs waits for it this long, then answers 409.
 INGEST_WAIT_S = 120.0
 
-ADMIN_RESPONSES = {
-    401: {"description": "缺少管理员密钥"},
-    403: {"description": "密钥错误，或服务端未设置 ASSISTANT_ADMIN_KEY（写操作停用）"},
-}
+ADMIN_RESPONSES = ADMIN_ERRORS
 
 
 _PATH_CHARS = ("/", "\\")
@@ -101,7 +98,7 @@ def list_documents(assistant: AssistantDep) -> DocumentList:
     "/v1/documents/{doc_id}/chunks",
     summary="文件的片段：章节路径、原文、在清洗后文本中的位置，以及未进入索引的内容（应为空）",
     response_model=DocumentChunks,
-    responses={404: {"description": "没有这个文件 ID"}},
+    responses={404: error("没有这个文件 ID")},
 )
 def document_chunks(doc_id: str, assistant: AssistantDep) -> DocumentChunks:
     doc = find_document(assistant, doc_id=doc_id)
@@ -116,10 +113,10 @@ def document_chunks(doc_id: str, assistant: AssistantDep) -> DocumentChunks:
     status_code=201,
     response_model=DocumentChange,
     dependencies=[AdminDep],
-    responses={**ADMIN_RESPONSES, 409: {"description": "同名文件已存在（overwrite=true 可覆盖）或正在导入"},
-               413: {"description": "文件过大（ASSISTANT_MAX_DOCUMENT_BYTES / ASSISTANT_MAX_BODY_BYTES）"},
-               415: {"description": "不支持的文件类型（detail 列出支持的类型）"},
-               422: {"description": "文件名不可用（含路径、控制字符）、文件为空或无法解析（detail 给出原因）"}},
+    responses={**ADMIN_RESPONSES, 409: error("同名文件已存在（overwrite=true 可覆盖）或正在导入"),
+               413: error("文件过大（ASSISTANT_MAX_DOCUMENT_BYTES / ASSISTANT_MAX_BODY_BYTES）"),
+               415: error("不支持的文件类型（detail 列出支持的类型）"),
+               422: error("文件名不可用（含路径、控制字符）、文件为空或无法解析（detail 给出原因）")},
 )
 async def upload_document(
     assistant: AssistantDep,
@@ -194,7 +191,7 @@ def _save(upload: UploadFile, path: Path, limit: int) -> int:
     summary="删除文件并重新导入（管理员）",
     response_model=DocumentChange,
     dependencies=[AdminDep],
-    responses={**ADMIN_RESPONSES, 404: {"description": "没有这个文件 ID"}},
+    responses={**ADMIN_RESPONSES, 404: error("没有这个文件 ID")},
 )
 async def delete_document(doc_id: str, assistant: AssistantDep) -> DocumentChange:
     doc = find_document(assistant, doc_id=doc_id)

@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException
 from api.deps import StoreDep
 from api.limits import AdminDep
 from api.routes.metrics import metrics_of
-from api.schemas import FeedbackEntry, FeedbackList, FeedbackReceipt, FeedbackRequest
+from api.schemas import ADMIN_ERRORS, FeedbackEntry, FeedbackList, FeedbackReceipt, FeedbackRequest, error
 from assistant.store import KV, Store
 from assistant.types import Answer
 
@@ -45,7 +45,10 @@ def remember_answer(store: Store, answer_id: str, answer: Answer, session_id: st
     store.set_many([answer_record(answer_id, answer, session_id)])
 
 
-@router.post("/v1/feedback", summary="对某个回答点赞/点踩", response_model=FeedbackReceipt, status_code=201)
+@router.post(
+    "/v1/feedback", summary="对某个回答点赞/点踩", response_model=FeedbackReceipt, status_code=201,
+    responses={404: error("找不到这个回答（已过期或 ID 有误）")},
+)
 def post_feedback(body: FeedbackRequest, store: StoreDep, request: Request) -> FeedbackReceipt:
     answer = store.get(ANSWERS, body.answer_id)
     if answer is None:
@@ -57,11 +60,13 @@ def post_feedback(body: FeedbackRequest, store: StoreDep, request: Request) -> F
     return FeedbackReceipt(id=entry_id, answer_id=body.answer_id, rating=body.rating)
 
 
-@router.get("/v1/feedback", summary="查看反馈（管理员）", response_model=FeedbackList, dependencies=[AdminDep])
+@router.get(
+    "/v1/feedback", summary="查看反馈（管理员）", response_model=FeedbackList, dependencies=[AdminDep], responses=ADMIN_ERRORS
+)
 def list_feedback(
     store: StoreDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=10**9)] = 0,  # SQLite integers are 64-bit
 ) -> FeedbackList:
     items = [FeedbackEntry.model_validate(e) for e in store.entries(FEEDBACK, limit=limit, offset=offset)]
     return FeedbackList(items=items, limit=limit, offset=offset)

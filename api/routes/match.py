@@ -9,6 +9,7 @@ from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, Field
 
 from api.deps import AssistantDep
+from api.schemas import error
 from assistant.match.catalogue import Measure, get_catalogue, list_measures
 from assistant.match.matcher import MAX_TOP_K, MatchResponse, match
 from assistant.match.profile import ProfileInput
@@ -59,7 +60,8 @@ def measures(
     return MeasureList(generation=assistant.snapshot().generation, count=len(found), measures=found)
 
 
-@router.get("/v1/measures/{measure_id}", response_model=Measure, summary="单条支持措施")
+@router.get("/v1/measures/{measure_id}", response_model=Measure, summary="单条支持措施",
+            responses={404: error("没有这个编号的支持措施")})
 def measure(measure_id: str, assistant: AssistantDep) -> Measure:
     found = get_catalogue(assistant).get(measure_id)
     if found is None:

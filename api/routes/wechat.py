@@ -37,6 +37,17 @@ XML = "application/xml"
 RETRY_ATTEMPTS = 3  # WeChat sends a message up to 3 times (5 s apart); the 3rd request must say something
 
 
+# Success bodies are not JSON; the error bodies are (their schema comes with the router, api/main.py).
+VERIFIED = {200: {"description": "签名正确：原样返回 echostr", "content": {"text/plain": {"schema": {"type": "string"}}}}}
+RECEIVED = {
+    200: {
+        "description": "被动回复（XML，安全模式下加密），或 success（无需回复）",
+        "content": {XML: {"schema": {"type": "string"}}, "text/plain": {"schema": {"type": "string"}}},
+    },
+    503: {"description": "回答未在预算内完成：不是回复，微信会重试并拿到缓存的回答", "content": {}},
+}
+
+
 def _enabled(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     if not settings.wechat_token:
@@ -157,6 +168,6 @@ def build_router(settings: Settings) -> APIRouter:
     """The router with the configured path (``ASSISTANT_WECHAT_PATH``)."""
     path = "/" + settings.wechat_path.strip().strip("/")
     router = APIRouter(tags=["wechat"])
-    router.add_api_route(path, verify_url, methods=["GET"], summary="公众号 URL 校验", response_class=PlainTextResponse)
-    router.add_api_route(path, receive, methods=["POST"], summary="公众号消息回调（被动回复，5 秒规则）")
+    router.add_api_route(path, verify_url, methods=["GET"], summary="公众号 URL 校验", responses=VERIFIED)
+    router.add_api_route(path, receive, methods=["POST"], summary="公众号消息回调（被动回复，5 秒规则）", responses=RECEIVED)
     return router

@@ -49,7 +49,10 @@ def _bad_signature() -> SignatureError:
     return SignatureError("msg_signature 校验失败", "请核对企业微信后台的 Token、EncodingAESKey 与 CorpID。")
 
 
-@router.get("/wecom", summary="企业微信 URL 校验", response_class=PlainTextResponse)
+@router.get(
+    "/wecom", summary="企业微信 URL 校验",
+    responses={200: {"description": "解密后的 echostr", "content": {"text/plain": {"schema": {"type": "string"}}}}},
+)
 async def verify_url(
     request: Request, msg_signature: str = "", timestamp: str = "", nonce: str = "", echostr: str = ""
 ) -> PlainTextResponse:
@@ -65,7 +68,11 @@ async def verify_url(
         raise BadMessageError("echostr 解密失败", "请核对 ASSISTANT_WECOM_AES_KEY 与 ASSISTANT_WECOM_CORP_ID。") from exc
 
 
-@router.post("/wecom", summary="企业微信消息回调（加密被动回复或主动推送）")
+@router.post(
+    "/wecom", summary="企业微信消息回调（加密被动回复或主动推送）",
+    responses={200: {"description": "加密的被动回复（XML），或空（稍后主动推送）",
+                     "content": {XML: {"schema": {"type": "string"}}}}},
+)
 async def receive(request: Request, msg_signature: str = "", timestamp: str = "", nonce: str = "") -> Response:
     """解密消息并作答：预算内完成则加密被动回复，否则返回空 200 并在完成后主动推送。"""
     settings, crypto = _crypto(request)

@@ -21,7 +21,10 @@ MAX_XML_BYTES = 64 * 1024  # WeChat messages are a few hundred bytes
 
 def check_xml(body: bytes | str, max_bytes: int = MAX_XML_BYTES) -> Element:
     """The parsed root ``<xml>``; ``BadMessageError`` (400) for oversized, malformed or DTD-bearing XML."""
-    raw = body.encode("utf-8") if isinstance(body, str) else body
+    try:
+        raw = body.encode("utf-8") if isinstance(body, str) else body
+    except UnicodeEncodeError as exc:  # lone surrogates: not text any XML parser accepts
+        raise BadMessageError("消息含有无效字符（不是合法的 UTF-8 文本）", "请求体应为微信推送的 XML。") from exc
     if len(raw) > max_bytes:
         raise BadMessageError(f"消息过大（{len(raw)} 字节，上限 {max_bytes} 字节）")
     if not raw.strip():

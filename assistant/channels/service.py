@@ -18,6 +18,7 @@ from assistant.channels.dedupe import MessageLedger
 from assistant.channels.formatting import format_answer, format_text
 from assistant.channels.push import PushClient, wechat_push, wecom_push
 from assistant.channels.relay import Outcome, Relay
+from assistant.checks import check_question
 from assistant.errors import AssistantError
 from assistant.prompts import render
 from assistant.settings import Settings
@@ -73,7 +74,7 @@ class ChannelService:
     # ---- answering ----------------------------------------------------------------------------------------
     def answer(self, channel: str, user: str, question: str) -> tuple[Answer, str]:
         """Answer now (blocking) with this user's earlier questions as context; the answer and its WeChat text."""
-        question = question.strip()
+        question = check_question(self.settings, question)  # this app's limits, whatever answers
         answer = self.answer_fn(question, self.history(channel, user))
         self.remember(channel, user, question)  # only answered questions become context for follow-ups
         text = format_answer(answer, prompts_dir=self.settings.prompts_dir, public_url=self.settings.public_url)

@@ -8,9 +8,9 @@ needs 融资/信贷 + 知识产权 + 国际化/出海. What was inferred (and fr
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
 
 from assistant.errors import InputError
 from assistant.match.lexicon import lexicon
@@ -33,6 +33,10 @@ def _as_list(value: Any) -> list[str]:
     raise ValueError("应为字符串列表")
 
 
+# What the list fields accept (the validator splits a string), as the OpenAPI schema should say.
+_LIST_OR_TEXT = {"anyOf": [{"type": "array", "items": {"type": "string"}, "maxItems": 20}, {"type": "string"}]}
+
+
 class ProfileInput(BaseModel):
     """A company profile as given (all optional; at least one of description / needs / industry)."""
 
@@ -47,11 +51,11 @@ class ProfileInput(BaseModel):
         default=None, description="规模：人数（如 50 或 “50人”）或 微型/小型/中型/大型"
     )
     location: str | None = Field(default=None, max_length=200, description="所在地（区、街镇、园区）")
-    qualifications: list[str] = Field(
-        default_factory=list, max_length=20, description="资质，如 高新技术企业、专精特新"
+    qualifications: Annotated[list[str], WithJsonSchema(_LIST_OR_TEXT)] = Field(
+        default_factory=list, max_length=20, description="资质，如 高新技术企业、专精特新（列表，或以、，,;；或空格分隔的文字）"
     )
-    needs: list[str] = Field(
-        default_factory=list, max_length=20, description="需求（支持类型），如 融资/信贷、人才引进"
+    needs: Annotated[list[str], WithJsonSchema(_LIST_OR_TEXT)] = Field(
+        default_factory=list, max_length=20, description="需求（支持类型），如 融资/信贷、人才引进（列表，或以、，,;；或空格分隔的文字）"
     )
     description: str | None = Field(
         default=None, max_length=MAX_DESCRIPTION, description="企业情况与诉求的自由描述"
@@ -65,6 +69,8 @@ class ProfileInput(BaseModel):
     @field_validator("size", mode="before")
     @classmethod
     def _size(cls, v: Any) -> Any:
+        if isinstance(v, bool):  # JSON true/false would pass as 1/0 people
+            raise ValueError("规模应为人数（如 50）或 微型/小型/中型/大型")
         if isinstance(v, str):
             v = v.strip()
             return v or None

@@ -27,14 +27,15 @@ import uvicorn
 
 
 @contextmanager
-def make_server(app: Any, host: str = "127.0.0.1", timeout_s: float = 30.0) -> Iterator[str]:
-    """Serve ``app`` with uvicorn on a free port of ``host`` (socket bound here: no port race)."""
+def make_server(app: Any, host: str = "127.0.0.1", timeout_s: float = 30.0, **config: Any) -> Iterator[str]:
+    """Serve ``app`` with uvicorn on a free port of ``host`` (socket bound here: no port race); ``config``:
+    more ``uvicorn.Config`` arguments (e.g. ``log_level="debug"``)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=3)
-    server = uvicorn.Server(config)
+    options = {"log_level": "warning", "lifespan": "on", "timeout_graceful_shutdown": 3, **config}
+    server = uvicorn.Server(uvicorn.Config(app, **options))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name=f"uvicorn-{port}", daemon=True)
     thread.start()
     deadline = time.monotonic() + timeout_s
