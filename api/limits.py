@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.deps import SettingsDep
 from assistant.checks import check_question as assistant_check_question
+from assistant.errors import InputError, StoreUnavailableError
 from assistant.settings import Settings
 
 RATE_WINDOW_S = 60
@@ -89,7 +90,11 @@ class RateLimitMiddleware:
         limit: int = state.settings.rate_limit_per_minute
         if limit > 0:
             # SQLite write: off the event loop (a WAL checkpoint can take tens of ms)
-            count = await run_in_threadpool(state.store.hit, "ratelimit", client_key(scope), RATE_WINDOW_S)
+            try:
+                count = await run_in_threadpool(state.store.hit, "ratelimit", client_key(scope), RATE_WINDOW_S)
+            except StoreUnavailableError as exc:  # raised outside the app's exception handlers: answer it here
+                await send_json(send, exc.status_code, {"detail": exc.message, "hint": exc.hint})
+                return
             if count > limit:
                 retry_after = max(1, int(RATE_WINDOW_S - time.time() % RATE_WINDOW_S) + 1)
                 await send_json(

@@ -18,7 +18,7 @@ from api.schemas import CHANNEL_ERRORS, COMMON_ERRORS, V1_ERRORS
 from assistant import redact
 from assistant.service import Assistant
 from assistant.settings import Settings, get_settings
-from assistant.store import Store
+from assistant.store import make_store
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
     )
     app.state.settings = settings
     app.state.assistant = assistant or Assistant(settings)
-    app.state.store = Store(settings.data_dir / "state" / "store.sqlite")
+    app.state.store = make_store(settings)
     install_error_handlers(app)
     for name in ROUTERS:
         try:

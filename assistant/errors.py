@@ -45,3 +45,9 @@ class LoaderError(AssistantError):
 
 class IngestBusyError(AssistantError):
     status_code = 409
+
+
+class StoreUnavailableError(AssistantError):
+    """The shared state store (Redis) cannot be reached."""
+
+    status_code = 503

@@ -6,6 +6,7 @@ reloads when ingest swaps in a new generation.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from pathlib import Path
@@ -16,6 +17,7 @@ from pydantic import BaseModel
 from assistant.chain import build_chain
 from assistant.checks import check_question
 from assistant.errors import InputError, NotFoundError
+from assistant.index.publish import is_shared, live_pointer, local_generation
 from assistant.index.snapshot import Snapshot, pointer_path
 from assistant.index.vector import make_client
 from assistant.ingest.coverage import Gap, uncovered
@@ -24,6 +26,8 @@ from assistant.retrieve import HybridRetriever, Retrieval
 from assistant.settings import Settings
 from assistant.types import Answer, Chunk
 from embeddings.cache import CachedEmbeddings
+
+log = logging.getLogger(__name__)
 
 
 class DocumentInfo(BaseModel):
@@ -69,6 +73,7 @@ class Assistant:
         self._lock = threading.RLock()
         self._snapshot: Snapshot | None = None
         self._pointer_mtime: float | None = None
+        self._polled = float("-inf")  # when the shared pointer was last read (Chroma server)
         self._client: Any = None
         self._chain: Any = None
         self.warmed = False
@@ -80,7 +85,10 @@ class Assistant:
         return self._client
 
     def snapshot(self) -> Snapshot:
-        """The live index generation, reloaded if ingest has swapped the pointer since."""
+        """The live index generation, reloaded if ingest has swapped the pointer since (ingest in this process, in
+        another process on this data dir, or — with a Chroma server — on another replica)."""
+        if is_shared(self.settings):
+            return self._shared_snapshot()
         path = pointer_path(self.settings.data_dir)
         mtime = path.stat().st_mtime if path.exists() else None
         with self._lock:
@@ -89,6 +97,29 @@ class Assistant:
                 self._pointer_mtime = mtime
                 self._chain = build_chain(self.settings, self._snapshot, self.embeddings)
             return self._snapshot
+
+    def _shared_snapshot(self) -> Snapshot:
+        """Replicas poll the pointer on the Chroma server at most every ``index_poll_s``; a new generation is fetched
+        into this data dir and loaded. If that fails, the generation being served stays (tried again next poll)."""
+        with self._lock:
+            now = time.monotonic()
+            current = self._snapshot
+            if current is not None and now - self._polled < self.settings.index_poll_s:
+                return current
+            try:
+                client = self._client_once()
+                pointer = live_pointer(self.settings, client)
+                if current is None or pointer is None or pointer["generation"] != current.generation:
+                    if pointer is not None:
+                        local_generation(self.settings, client, pointer["generation"], keep=[current.generation] if current else [])
+                    self._snapshot = Snapshot.load(self.settings.data_dir, client, self.embeddings, pointer=pointer)
+                    self._chain = build_chain(self.settings, self._snapshot, self.embeddings)
+            except Exception as exc:
+                if current is None:
+                    raise
+                log.warning("still serving index generation %s: the new one did not load (%s)", current.generation, exc)
+            self._polled = now
+            return self._snapshot  # type: ignore[return-value]
 
     def ready(self) -> bool:
         try:

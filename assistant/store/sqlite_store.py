@@ -1,6 +1,6 @@
-"""Shared state that must survive restarts and be seen by every worker process: sessions, WeChat dedupe and
-answer cache, rate-limit counters, feedback. SQLite (WAL) under the data dir; one small API so Redis can
-replace it later behind the same methods."""
+"""The embedded shared-state store: SQLite (WAL) under the data dir, seen by every worker process of one machine.
+
+Replicas on several machines use ``RedisStore`` instead (``ASSISTANT_REDIS_URL``), behind the same methods."""
 
 from __future__ import annotations
 
@@ -11,19 +11,12 @@ import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
+
+from assistant.store.base import KV
 
 
-class KV(NamedTuple):
-    """One key/value write for ``Store.set_many``."""
-
-    ns: str
-    key: str
-    value: Any
-    ttl_s: float | None = None
-
-
-class Store:
+class SqliteStore:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
