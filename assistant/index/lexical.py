@@ -5,8 +5,12 @@ from __future__ import annotations
 import json
 import logging
 import math
+import multiprocessing
+import os
 import re
 import threading
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -96,6 +100,43 @@ def salient_terms(question: str, rules: LexicalRules | None = None) -> list[str]
     return list(seen)
 
 
+PARALLEL_MIN = 5000  # texts; below this, worker processes do not pay for themselves
+_BATCH = 1000
+
+
+def _tokenize_batch(texts: list[str]) -> list[list[str]]:
+    return [tokenize(t) for t in texts]
+
+
+def _fresh_locks() -> None:
+    """In a forked worker: another thread of the parent (a server answering) may have held a lock at the fork."""
+    global _tok_lock, _init_lock
+    _tok_lock, _init_lock = threading.Lock(), threading.Lock()
+
+
+def tokenize_all(texts: list[str], progress: bool = False) -> Iterator[list[str]]:
+    """``tokenize`` of every text, in order; on every core for a big corpus (jieba is pure Python, ~1k chunks/s
+    on one core). Workers are forked after the tokenizer is loaded, so they start at once and tokenise exactly
+    as this process does (same dictionary, same rules)."""
+    from tqdm import tqdm
+
+    workers = min(os.cpu_count() or 1, 8)
+    parallel = workers > 1 and len(texts) >= PARALLEL_MIN and "fork" in multiprocessing.get_all_start_methods()
+    with tqdm(total=len(texts), desc="分词", unit="chunk", disable=not progress) as bar:
+        if not parallel:
+            for t in texts:
+                yield tokenize(t)
+                bar.update(1)
+            return
+        tokenize("预热")  # dictionary and rules loaded once, before the fork
+        batches = [texts[i : i + _BATCH] for i in range(0, len(texts), _BATCH)]
+        ctx = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_fresh_locks) as pool:
+            for batch in pool.map(_tokenize_batch, batches):
+                yield from batch
+                bar.update(len(batch))
+
+
 class LexicalIndex:
     def __init__(self, retriever: Any, ids: list[str], texts: list[str]) -> None:
         self.retriever = retriever
@@ -104,13 +145,17 @@ class LexicalIndex:
         self._df_cache: dict[str, int] = {}
 
     @classmethod
-    def build(cls, ids: list[str], texts: list[str]) -> LexicalIndex:
+    def build(cls, ids: list[str], texts: list[str], progress: bool = False) -> LexicalIndex:
+        """BM25 over the jieba tokens of ``texts``. Tokens become integer ids as they arrive (one shared int per
+        vocabulary entry): lists of token strings for 100k chunks held ~2 GB until bm25s was done with them."""
         import bm25s
+        from bm25s.tokenization import Tokenized
 
-        corpus_tokens = [tokenize(t) or ["\u2205"] for t in texts]
+        vocab: dict[str, int] = {}
+        token_ids = [[vocab.setdefault(t, len(vocab)) for t in toks or ["\u2205"]] for toks in tokenize_all(texts, progress)]
         retriever = bm25s.BM25()
-        if corpus_tokens:
-            retriever.index(corpus_tokens, show_progress=False)
+        if token_ids:
+            retriever.index(Tokenized(ids=token_ids, vocab=vocab), show_progress=False)
         return cls(retriever, ids, [t.lower() for t in texts])
 
     def save(self, path: Path) -> None:
