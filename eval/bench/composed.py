@@ -20,6 +20,8 @@ import numpy as np
 from assistant.answer.text import sentences
 from embeddings.base import PolicyEmbeddings
 
+ATOM_COVER = 0.6  # share of a text's letters template words must cover for it to be composed from them
+
 
 def pieces(text: str, max_chars: int | None = None) -> list[str]:
     """The sentences of every line (the splitter the sentence index uses), within the first ``max_chars``."""
@@ -45,6 +47,7 @@ class ComposedEmbeddings(PolicyEmbeddings):
         self.atoms: list[str] = []  # template words (district, topic, kind …): what a synthetic title is made of
         self.alpha = 1.0  # deviation from the mean direction is scaled by this (``calibrate``)
         self.mean_dir: np.ndarray | None = None
+        self.exact: set[str] = set()  # texts that always get the real model's vector (the buried real documents)
         self.composed = 0  # texts given a composed vector
         self.embedded = 0  # texts sent to the real model
 
@@ -84,9 +87,27 @@ class ComposedEmbeddings(PolicyEmbeddings):
     def compose(self, text: str) -> np.ndarray | None:
         known = [(p, self.table[p]) for p in pieces(text, self.max_chars) if p in self.table]
         if not known:
-            head = text if self.max_chars is None else text[: self.max_chars]
-            known = [(a, self.table[a]) for a in self.atoms if a in head]
+            known = self._atoms_of(text if self.max_chars is None else text[: self.max_chars])
         return self._mean(known) if known else None
+
+    def _atoms_of(self, text: str) -> list[tuple[str, np.ndarray]]:
+        """The template words of a header-like text, when they make up most of its letters (not digits or
+        punctuation); a real sentence that merely names a district goes to the real model."""
+        letters = [i for i, ch in enumerate(text) if ch.isalpha()]
+        if not letters:
+            return []
+        covered: set[int] = set()
+        found = []
+        for atom in self.atoms:
+            start = text.find(atom)
+            if start < 0:
+                continue
+            found.append((atom, self.table[atom]))
+            while start >= 0:
+                covered.update(range(start, start + len(atom)))
+                start = text.find(atom, start + 1)
+        share = sum(1 for i in letters if i in covered) / len(letters)
+        return found if share >= ATOM_COVER else []
 
     def calibrate(self, texts: list[str], queries: list[str]) -> dict[str, float]:
         """Choose ``alpha`` so that queries are as close to composed vectors, on average, as to the real model's
@@ -119,7 +140,7 @@ class ComposedEmbeddings(PolicyEmbeddings):
         out: list[list[float] | None] = []
         missing: list[int] = []
         for i, text in enumerate(texts):
-            v = self.compose(text)
+            v = None if text in self.exact else self.compose(text)
             if v is None:
                 missing.append(i)
                 out.append(None)

@@ -123,13 +123,13 @@ def run_http(corpus: Path, data: Path, requests: int, levels: tuple[int, ...]) -
 
 def fast_ingest_check(work: Path, sample: int, console: Console) -> dict:
     """sgemm rate → e5-small chunks/s bound; the real model's chunks/s on ``sample`` synthetic chunks."""
-    from eval.bench.flops import chunks_per_s_bound, measure_model, sgemm_gflops
-    from eval.bench.synth import Generator, Pool
-    from eval.bench.workers import pool_paths
     from assistant.ingest.chunking import build_document, chunk_sections
     from assistant.ingest.clean import clean_blocks
     from assistant.ingest.loaders import Block
     from assistant.types import DocumentMeta
+    from eval.bench.flops import chunks_per_s_bound, measure_model, sgemm_gflops
+    from eval.bench.synth import Generator, Pool
+    from eval.bench.workers import pool_paths
 
     settings = Settings()
     gen = Generator(Pool.from_files(pool_paths()))
@@ -153,18 +153,24 @@ def fast_ingest_check(work: Path, sample: int, console: Console) -> dict:
     return result
 
 
-def rows_for(size: int, chunks_est: int, project: dict, http: dict, naive: dict, small_hit5: float) -> list[dict]:
+def rows_for(size: int, chunks_est: int, project: dict, http: dict, naive: dict, small_hit5: float,
+             naive_small_hit5: float) -> list[dict]:
     p = {"system": "project", "size": size, **project, **http}
     p["rss_mb"] = http.get("server_peak_rss_mb")
     p["hit5_small"] = small_hit5
     p["hit5_drop"] = round(small_hit5 - project["hit5"], 4)
     p["http_c8_p95_ms"] = http.get("http_c8_p95_ms")
     p["estimated_chunks"] = chunks_est
-    n = {"system": "naive_langchain", "size": size, **naive, "http_c8_p95_ms": None, "rss_mb": naive.get("peak_rss_mb")}
+    n = {"system": "naive_langchain", "size": size, **naive, "http_c8_p95_ms": None, "rss_mb": naive.get("peak_rss_mb"),
+         "hit5_small": naive_small_hit5}
     for row in (p, n):
         for key in CONTRACT:
             row.setdefault(key, None)
     return [p, n]
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return round(a / b, 2) if a is not None and b else None
 
 
 def ratios(rows: list[dict]) -> list[dict]:
@@ -175,11 +181,7 @@ def ratios(rows: list[dict]) -> list[dict]:
         if system != "project" or n is None:
             continue
 
-        def ratio(key: str) -> float | None:
-            a, b = p.get(key), n.get(key)
-            return round(a / b, 2) if a is not None and b else None
-
-        out.append({"size": size, **{k: ratio(k) for k in ("ingest_chunks_per_s", "retrieve_p95_ms", "rss_mb", "hit5")}})
+        out.append({"size": size, **{k: _ratio(p.get(k), n.get(k)) for k in ("ingest_chunks_per_s", "retrieve_p95_ms", "rss_mb", "hit5")}})
     return out
 
 
@@ -258,7 +260,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     args = parser.parse_args(argv)
     sizes = [int(s) for s in str(args.sizes).split(",") if s.strip()]
     levels = tuple(int(c) for c in args.levels.split(","))
-    console = Console()
+    console = Console(width=max(Console().width, 230))  # the table has 17 columns
     work = args.work.resolve()
     work.mkdir(parents=True, exist_ok=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -268,7 +270,12 @@ def main(argv: list[str] | None = None) -> list[dict]:
 
     small_corpus, _ = build_corpus(0, work)
     small = run_worker("project", small_corpus, work / "data-0", work, 60)
-    console.print(f"小语料（{small['chunks']} 块，真实模型）：hit@5 {small['hit5']}")
+    small_naive = run_worker("naive", small_corpus, work / "data-0", work, 60)
+    console.print(f"小语料（{small['chunks']} 块，真实模型）：hit@5 {small['hit5']}；朴素基线（{small_naive['chunks']} 块）：{small_naive['hit5']}")
+    # The same server and load over the 42-chunk corpus: what this (shared) machine gives without the size.
+    control = run_http(small_corpus, work / "data-0", args.requests, levels)
+    console.print(f"对照（{small['chunks']} 块）：冷启动 {control['cold_start_s']} s，HTTP c8 p95 {control.get('http_c8_p95_ms')} ms，"
+                  f"RSS {control['server_peak_rss_mb']} MB")
     rows: list[dict] = []
     for size in sizes:
         t0 = time.perf_counter()
@@ -281,7 +288,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
                       f"合成 {project['composed_texts']} 条，真实模型 {project['model_texts']} 条")
         http = run_http(corpus, data, args.requests, levels)
         naive = run_worker("naive", corpus, data, work, args.queries)
-        rows += rows_for(size, est, project, http, naive, small["hit5"])
+        rows += rows_for(size, est, project, http, naive, small["hit5"], small_naive["hit5"])
         if not args.keep:
             shutil.rmtree(data, ignore_errors=True)
         console.print(f"  用时 {time.perf_counter() - t0:.0f} s")
@@ -298,7 +305,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     png = args.out.with_suffix(".png")
     plot(rows, png)
     (args.out.with_name(args.out.stem + "-summary.json")).write_text(
-        json.dumps({"ratios": rs, "verdicts": lines, "fast_ingest": fast, "small": small,
+        json.dumps({"ratios": rs, "verdicts": lines, "fast_ingest": fast, "small": small, "small_naive": small_naive, "small_http": control,
                     "seconds": round(time.perf_counter() - started, 1)}, ensure_ascii=False, indent=1), encoding="utf-8")
     console.print(f"写出 {args.out}、{png}（总用时 {time.perf_counter() - started:.0f} s）")
     return rows

