@@ -181,7 +181,8 @@ def ratios(rows: list[dict]) -> list[dict]:
         if system != "project" or n is None:
             continue
 
-        out.append({"size": size, **{k: _ratio(p.get(k), n.get(k)) for k in ("ingest_chunks_per_s", "retrieve_p95_ms", "rss_mb", "hit5")}})
+        out.append({"size": size, **{k: _ratio(p.get(k), n.get(k)) for k in ("ingest_chunks_per_s", "retrieve_p95_ms", "rss_mb", "hit5")},
+                    "hit5_project": p.get("hit5"), "hit5_naive": n.get("hit5")})
     return out
 
 
@@ -297,7 +298,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     rs = ratios(rows)
     for r in rs:
         console.print(f"项目 / 朴素基线 @ {r['size']}：导入速度 ×{r['ingest_chunks_per_s']}，检索 p95 ×{r['retrieve_p95_ms']}，"
-                      f"RSS ×{r['rss_mb']}，hit@5 ×{r['hit5']}")
+                      f"RSS ×{r['rss_mb']}，hit@5 {r['hit5_project']} 对 {r['hit5_naive']}")
     lines = verdicts(rows, console)
     for r in rows:
         r["fast_ingest"] = fast if r["system"] == "project" else None
