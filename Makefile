@@ -11,7 +11,7 @@ export OMP_WAIT_POLICY ?= PASSIVE
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: install run ingest ask serve test test-fast test-reliability load lint bench eval eval-splits eval-ncpqa clean
+.PHONY: install run ingest ask serve test test-fast test-reliability load lint bench bench-scale eval eval-splits eval-ncpqa clean
 
 install: $(VENV)/.installed
 
@@ -68,6 +68,10 @@ eval-ncpqa: install
 
 bench: install
 	$(BIN)/assistant bench
+
+# benchmarks at size (eval/bench/): SIZES=1000,10000,100000 by default; writes eval/reports/bench-scale.{json,png}
+bench-scale: install
+	$(PY) -m eval.bench.scale $(if $(SIZES),--sizes $(SIZES),)
 
 lint: install
 	$(BIN)/ruff check assistant embeddings api eval tests

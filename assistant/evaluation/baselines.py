@@ -166,7 +166,9 @@ class NaiveLangChain:
         # Telemetry off only so that the run stays offline; everything else is Chroma's default (L2 distance).
         self._client = chromadb.PersistentClient(path=str(persist_dir), settings=ChromaSettings(anonymized_telemetry=False))
         self.store = Chroma(client=self._client, collection_name="naive", embedding_function=embeddings)
-        self.store.add_documents(self.chunks, ids=[f"naive-{i}" for i in range(len(self.chunks))])
+        step = self._client.get_max_batch_size()  # Chroma refuses larger adds (a big library has more chunks)
+        for i in range(0, len(self.chunks), step):
+            self.store.add_documents(self.chunks[i : i + step], ids=[f"naive-{j}" for j in range(i, i + len(self.chunks[i : i + step]))])
         self._labels: dict[str, str] = {}
 
     def _label(self, doc_id: str, text: str, source: str) -> str:

@@ -16,6 +16,7 @@ import numpy as np
 from assistant.answer.text import content_spans
 from assistant.types import Chunk
 from embeddings.base import PolicyEmbeddings
+from embeddings.bulk import embed_in_batches
 
 ROWS = "rows.json"
 VECTORS = "vectors.npy"
@@ -34,21 +35,14 @@ class SentenceIndex:
             self._by_chunk.setdefault(cid, []).append(i)
 
     @classmethod
-    def build(cls, chunks: list[Chunk], embeddings: PolicyEmbeddings, batch: int = 64, progress: bool = False) -> SentenceIndex:
+    def build(cls, chunks: list[Chunk], embeddings: PolicyEmbeddings, batch: int = 512, progress: bool = False) -> SentenceIndex:
         rows: list[tuple[str, int, int]] = []
         texts: list[str] = []
         for c in chunks:
             for sp in content_spans(c.text, c.section):
                 rows.append((c.id, sp.start, sp.end))
                 texts.append(sp.text)
-        vectors: list[list[float]] = []
-        from tqdm import tqdm
-
-        with tqdm(total=len(texts), desc="句子向量", unit="句", disable=not progress) as bar:
-            for i in range(0, len(texts), batch):
-                vectors.extend(embeddings.embed_documents(texts[i : i + batch]))
-                bar.update(len(texts[i : i + batch]))
-        return cls(rows, _normalise(np.asarray(vectors, dtype=np.float32).reshape(len(texts), -1)))
+        return cls(rows, _normalise(embed_in_batches(embeddings, texts, "句子向量", "句", progress, batch)))
 
     def save(self, path: Path) -> None:
         path.mkdir(parents=True, exist_ok=True)
@@ -61,7 +55,9 @@ class SentenceIndex:
         if not (path / ROWS).exists():
             return None
         rows = [tuple(r) for r in json.loads((path / ROWS).read_text(encoding="utf-8"))]
-        return cls(rows, np.load(path / VECTORS))  # type: ignore[arg-type]
+        # Memory-mapped: a question reads the sentences of its few retrieved chunks, so only those pages are
+        # resident (100k chunks have ~500k sentence vectors, 0.8 GB if read whole).
+        return cls(rows, np.load(path / VECTORS, mmap_mode="r"))  # type: ignore[arg-type]
 
     def similarities(self, query: np.ndarray, chunk_id: str) -> dict[tuple[int, int], float]:
         """Cosine of the (unit) query vector with each sentence of a chunk, keyed by the sentence's offsets."""

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from assistant.errors import ConfigError, EmbeddingMismatchError
 from assistant.types import Chunk
@@ -64,14 +67,24 @@ class VectorIndex:
             create_collection_if_not_exists=create,
         )
 
-    def add(self, chunks: list[Chunk], batch_size: int = 256) -> None:
+    def add(self, chunks: list[Chunk], vectors: Sequence[Sequence[float]] | None = None, batch_size: int = 0) -> None:
+        """Add chunks; with ``vectors`` (their dense-text embeddings, computed by the caller in large batches)
+        nothing is embedded here. Rows go to Chroma in batches of its own maximum (~5k, ``batch_size`` to cap it):
+        one round trip per batch, not per chunk."""
         self._count = None
-        for i in range(0, len(chunks), batch_size):
-            batch = chunks[i : i + batch_size]
-            self.store.add_texts(
-                texts=[c.dense_text() for c in batch],
-                metadatas=[c.chroma_metadata() for c in batch],
+        if vectors is None:
+            vectors = self.embeddings.embed_documents([c.dense_text() for c in chunks])
+        if len(vectors) != len(chunks):
+            raise ValueError(f"{len(chunks)} chunks but {len(vectors)} vectors")
+        collection = self.store._collection
+        size = batch_size or _max_batch(self.client)
+        for i in range(0, len(chunks), size):
+            batch = chunks[i : i + size]
+            collection.upsert(
                 ids=[c.id for c in batch],
+                embeddings=np.asarray(vectors[i : i + size], dtype=np.float32),
+                metadatas=[c.chroma_metadata() for c in batch],  # type: ignore[misc]
+                documents=[c.dense_text() for c in batch],
             )
 
     def count(self) -> int:
@@ -89,6 +102,13 @@ class VectorIndex:
         ids = res["ids"][0] if res["ids"] else []
         dists = res["distances"][0] if res.get("distances") else [0.0] * len(ids)
         return [(i, 1.0 - float(d)) for i, d in zip(ids, dists, strict=True)]
+
+
+def _max_batch(client: ClientAPI) -> int:
+    try:
+        return max(1, int(client.get_max_batch_size()))
+    except Exception:  # noqa: BLE001 - older clients / servers without the call
+        return 1000
 
 
 def drop_collection(client: ClientAPI, name: str) -> None:

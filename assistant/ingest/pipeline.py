@@ -33,6 +33,7 @@ from assistant.ingest.script import to_simplified
 from assistant.settings import Settings
 from assistant.types import Chunk, Document
 from embeddings.base import PolicyEmbeddings, get_embeddings
+from embeddings.bulk import embed_in_batches
 from embeddings.cache import CachedEmbeddings
 
 if TYPE_CHECKING:
@@ -262,14 +263,12 @@ def run_ingest(
         before = embeddings.embedded_texts
         try:
             vector = VectorIndex(client, collection, embeddings, create=True)
-            batch = 32
-            with tqdm(total=len(all_chunks), desc="向量化", unit="chunk", disable=not progress) as bar:
-                for i in range(0, len(all_chunks), batch):
-                    vector.add(all_chunks[i : i + batch])
-                    bar.update(len(all_chunks[i : i + batch]))
-            LexicalIndex.build([c.id for c in all_chunks], [c.lexical_text() for c in all_chunks]).save(
-                tmp_dir / "lexical"
-            )
+            vectors = embed_in_batches(embeddings, [c.dense_text() for c in all_chunks], "向量化", "chunk", progress)
+            vector.add(all_chunks, vectors)
+            del vectors
+            LexicalIndex.build(
+                [c.id for c in all_chunks], [c.lexical_text() for c in all_chunks], progress=progress
+            ).save(tmp_dir / "lexical")
             SentenceIndex.build(all_chunks, embeddings, progress=progress).save(tmp_dir / "sentences")
             write_jsonl(tmp_dir / "documents.jsonl", [documents[s] for s in sorted(documents)])
             write_jsonl(tmp_dir / "chunks.jsonl", all_chunks)
