@@ -41,7 +41,9 @@ log = logging.getLogger(__name__)
 
 PIECE_BYTES = 2 * 1024 * 1024  # compressed bytes per record (≈ 2.7 MB of base64)
 PIECES_PER_ADD = 4  # records per request to the server
-GENERATION = r"g\d{8}T\d{6}-[0-9a-f]{6}"  # pipeline.run_ingest's names: they sort by creation time
+# pipeline.run_ingest's names: they sort by creation time (microseconds since 2026-12-02; older names have seconds,
+# and still sort before any newer name of the same second)
+GENERATION = r"g\d{8}T\d{6}(?:\d{6})?-[0-9a-f]{6}"
 
 
 def is_shared(settings: Settings) -> bool:

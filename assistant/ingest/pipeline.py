@@ -253,7 +253,9 @@ def run_ingest(
             save_last_report(data_dir, report)
             return report
 
-        generation = datetime.now(UTC).strftime("g%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+        # microseconds in the name: generations sort by creation even when two ingests share a second
+        # (pruning keeps the newest by name)
+        generation = datetime.now(UTC).strftime("g%Y%m%dT%H%M%S%f") + "-" + uuid.uuid4().hex[:6]
         collection = f"{settings.collection}-{generation}"
         gen_root = data_dir / GENERATIONS
         tmp_dir = gen_root / f".tmp-{generation}"

@@ -179,3 +179,15 @@ def test_forced_rebuild_keeps_ids_and_prunes_old_generations(
     names = {getattr(c, "name", c) for c in make_client(settings).list_collections()}
     assert names == {f"{settings.collection}-{r.generation}" for r in generations[1:]}
     assert "隐藏文件不导入" not in json.dumps(_chunks(settings.data_dir), ensure_ascii=False)
+
+
+def test_generation_names_sort_by_creation_within_one_second() -> None:
+    """Pruning keeps the newest generation by name: names made in the same second must still sort by creation
+    (microseconds), and a name of the older seconds-only form sorts before any newer one of its second."""
+    from assistant.index.publish import generation_of
+
+    old = "g20261202T183900-ffffff"
+    first, second = "g20261202T183900000001-ffffff", "g20261202T183900000002-000000"
+    assert old < first < second
+    assert [generation_of("policy", f"policy-{g}") for g in (old, first, second)] == [old, first, second]
+    assert generation_of("policy", "policy-b-g20261202T183900000001-ffffff") is None  # another index's prefix
