@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.deps import SettingsDep
 from assistant.checks import check_question as assistant_check_question
-from assistant.errors import InputError, StoreUnavailableError
+from assistant.errors import StoreUnavailableError
 from assistant.settings import Settings
 
 RATE_WINDOW_S = 60

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import resource
 import socket
@@ -74,6 +75,24 @@ def stop(proc: subprocess.Popen, timeout_s: float = 15) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+
+
+def wechat_signature(*parts: str) -> str:
+    """The signature an Official Account request carries: SHA-1 of its parts (token, timestamp, nonce[, body])
+    sorted and joined — what the loopback load and WeChat benchmarks sign their requests with."""
+    return hashlib.sha1("".join(sorted(parts)).encode()).hexdigest()
+
+
+def data_dir_or_ingest(data_dir: Path | None, tmp: Path, what: str = "corpus/") -> Path:
+    """``data_dir`` when given (already ingested), else ``corpus/`` ingested into ``tmp/data``."""
+    if data_dir is not None:
+        return data_dir
+    from assistant.ingest.pipeline import run_ingest
+
+    fresh = tmp / "data"
+    print(f"ingesting {what} into", fresh, flush=True)
+    run_ingest(Settings(data_dir=fresh).resolved())
+    return fresh
 
 
 def run_bench(settings: Settings, n_questions: int = 60, console: Console | None = None) -> dict[str, float]:

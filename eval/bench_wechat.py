@@ -39,7 +39,15 @@ import httpx
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from assistant.bench import free_port, gold_rows, percentile, stop, wait_ready  # noqa: E402
+from assistant.bench import (  # noqa: E402
+    data_dir_or_ingest,
+    free_port,
+    gold_rows,
+    percentile,
+    stop,
+    wait_ready,
+    wechat_signature,
+)
 
 TOKEN = "bench-token"
 APP_ID = "wxbench0000000000"
@@ -122,10 +130,6 @@ class SlowLLM:
 
 
 # ---- client side ----------------------------------------------------------------------------------------------
-def sign(*parts: str) -> str:
-    return hashlib.sha1("".join(sorted(parts)).encode()).hexdigest()
-
-
 _first_id = uuid.uuid4().int % 10**15 * 1000  # MsgIds never seen before, even with a reused --data-dir
 _ids = iter(range(_first_id, _first_id + 10**9))
 _ids_lock = threading.Lock()
@@ -159,12 +163,12 @@ class Sender:
                f"<Content><![CDATA[{question}]]></Content><MsgId>{msg_id}</MsgId><AgentID>{AGENT_ID}</AgentID></xml>")
         params = {"timestamp": ts, "nonce": nonce}
         if self.crypto is None:
-            return xml, params | {"signature": sign(TOKEN, ts, nonce), "openid": user}
+            return xml, params | {"signature": wechat_signature(TOKEN, ts, nonce), "openid": user}
         envelope = xmltodict.parse(self.crypto.encrypt_message(xml, nonce, ts))["xml"]
         body = f"<xml><ToUserName><![CDATA[{to}]]></ToUserName><Encrypt><![CDATA[{envelope['Encrypt']}]]></Encrypt></xml>"
         params["msg_signature"] = envelope["MsgSignature"]
         if self.mode == "safe":
-            params |= {"signature": sign(TOKEN, ts, nonce), "encrypt_type": "aes", "openid": user}
+            params |= {"signature": wechat_signature(TOKEN, ts, nonce), "encrypt_type": "aes", "openid": user}
         return body, params
 
     async def send(self, body: str, params: dict[str, str]) -> tuple[float, float, int, str]:
@@ -299,14 +303,7 @@ def main() -> None:
         return
 
     with tempfile.TemporaryDirectory(prefix="bench-wechat-") as tmp:
-        data_dir = args.data_dir
-        if data_dir is None:
-            from assistant.ingest.pipeline import run_ingest
-            from assistant.settings import Settings
-
-            data_dir = Path(tmp) / "data"
-            print("ingesting the corpus into", data_dir, flush=True)
-            run_ingest(Settings(data_dir=data_dir).resolved())
+        data_dir = data_dir_or_ingest(args.data_dir, Path(tmp), "the corpus")
         qs = [r["question"] for r in gold_rows() if r.get("answerable") and not r.get("history")]
         modes = [m.strip() for m in args.modes.split(",") if m.strip()]
 

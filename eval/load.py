@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import hashlib
 import itertools
 import json
 import os
@@ -35,7 +34,7 @@ import httpx
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from assistant.bench import gold_rows, percentile, stop, wait_ready  # noqa: E402
+from assistant.bench import data_dir_or_ingest, gold_rows, percentile, stop, wait_ready, wechat_signature  # noqa: E402
 
 TOKEN = "load-test-token"
 ROUTES = ("/v1/ask", "/wechat")
@@ -102,10 +101,6 @@ class LoadReport:
         return self.errors == 0 and self.rss_growth <= self.max_rss_growth
 
 
-def sign(*parts: str) -> str:
-    return hashlib.sha1("".join(sorted(parts)).encode()).hexdigest()
-
-
 _msg_ids = itertools.count(uuid.uuid4().int % 10**12 * 1000)
 
 
@@ -114,7 +109,7 @@ def wechat_request(question: str, user: str) -> tuple[dict[str, str], bytes]:
     xml = (f"<xml><ToUserName><![CDATA[gh_load]]></ToUserName><FromUserName><![CDATA[{user}]]></FromUserName>"
            f"<CreateTime>{ts}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
            f"<Content><![CDATA[{question}]]></Content><MsgId>{msg_id}</MsgId></xml>")
-    params = {"signature": sign(TOKEN, ts, nonce), "timestamp": ts, "nonce": nonce, "openid": user}
+    params = {"signature": wechat_signature(TOKEN, ts, nonce), "timestamp": ts, "nonce": nonce, "openid": user}
     return params, xml.encode()
 
 
@@ -242,14 +237,7 @@ def main() -> None:
         return
     seconds = args.seconds if args.seconds is not None else args.minutes * 60
     with tempfile.TemporaryDirectory(prefix="assistant-load-") as tmp:
-        data_dir = args.data_dir
-        if data_dir is None:
-            from assistant.ingest.pipeline import run_ingest
-            from assistant.settings import Settings
-
-            data_dir = Path(tmp) / "data"
-            print("ingesting corpus/ into", data_dir, flush=True)
-            run_ingest(Settings(data_dir=data_dir).resolved())
+        data_dir = data_dir_or_ingest(args.data_dir, Path(tmp))
         report = run_load(data_dir, seconds, args.warmup_s, args.concurrency, args.max_rss_growth)
     print_report(report)
     if args.json:
