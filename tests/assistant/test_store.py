@@ -54,6 +54,15 @@ def test_add_if_absent_claims_once_until_the_claim_expires(open_store: OpenStore
     assert a.add_if_absent("claim", "forever", True) and not b.add_if_absent("claim", "forever", True)
 
 
+def in_threads(fn, n: int, timeout_s: float) -> None:  # noqa: ANN001
+    """Run ``fn(0) … fn(n-1)`` on ``n`` threads at once and wait for them."""
+    threads = [threading.Thread(target=fn, args=(t,)) for t in range(n)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(timeout=timeout_s)
+
+
 def test_concurrent_claims_have_exactly_one_winner(open_store: OpenStore) -> None:
     handles = [open_store() for _ in range(4)]
     wins: list[int] = []
@@ -64,11 +73,7 @@ def test_concurrent_claims_have_exactly_one_winner(open_store: OpenStore) -> Non
         if handles[t % 4].add_if_absent("compute", "msg-42", t, ttl_s=60):
             wins.append(t)
 
-    threads = [threading.Thread(target=claim, args=(t,)) for t in range(16)]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join(timeout=30)
+    in_threads(claim, 16, timeout_s=30)
     assert len(wins) == 1 and handles[0].get("compute", "msg-42") == wins[0]
 
 
@@ -116,11 +121,7 @@ def test_concurrent_writers_of_one_process_never_hit_busy(open_store: OpenStore)
         except BaseException as exc:  # noqa: BLE001 - collected and asserted below
             errors.append(exc)
 
-    threads = [threading.Thread(target=work, args=(t,)) for t in range(16)]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join(timeout=120)
+    in_threads(work, 16, timeout_s=120)
     assert errors == []
     assert store.hit("rate", "ip", 10**9) == 16 * 50 + 1
     assert all(store.get("answer", f"{t}-49") == {"i": 49} for t in range(16))
