@@ -6,6 +6,12 @@ import re
 from dataclasses import dataclass
 
 _SENT = re.compile(r"[^。！？!?；;\n]+(?:[。！？!?；;]+[”’」』）)]*)?|\n")
+# Chinese prose has no spaces between words: a run of whitespace between two non-ASCII characters is where a
+# crawled page's paragraphs or a headline and its text were run together ("纳税期限统一为“季度” 也可办理停业
+# 根据…"). A single space between two characters is not (PDF extraction leaves those inside words: "人工 智能"),
+# unless it follows a closing mark or a sentence end ("“季度” 也可", "）　（十二）").
+_GAP = re.compile(r"(?<=[^\x00-\x7f])(?:\s{2,}|(?<=[”’」』）》】。！？；：])\s)(?=[^\x00-\x7f])")
+MIN_PIECE = 4  # pieces shorter than this (letter-spaced titles "通 知", table cells) stay joined
 
 
 @dataclass(frozen=True)
@@ -17,6 +23,8 @@ class Span:
 
 
 def sentences(text: str) -> list[Span]:
+    """Sentence spans: text up to a sentence end (。！？；), split again at whitespace between non-ASCII
+    characters (``_GAP``) where both sides are at least ``MIN_PIECE`` characters long."""
     out: list[Span] = []
     for m in _SENT.finditer(text):
         raw = m.group(0)
@@ -24,8 +32,29 @@ def sentences(text: str) -> list[Span]:
             continue
         lead = len(raw) - len(raw.lstrip())
         body = raw.strip()
-        out.append(Span(m.start() + lead, m.start() + lead + len(body), body))
+        out.extend(_pieces(m.start() + lead, body))
     return out
+
+
+def _pieces(start: int, body: str) -> list[Span]:
+    cuts = [(g.start(), g.end()) for g in _GAP.finditer(body)]
+    if not cuts:
+        return [Span(start, start + len(body), body)]
+    bounds: list[tuple[int, int]] = []
+    lo = 0
+    for a, b in cuts:
+        bounds.append((lo, a))
+        lo = b
+    bounds.append((lo, len(body)))
+    merged: list[list[int]] = []
+    for a, b in bounds:
+        if merged and (merged[-1][1] - merged[-1][0] < MIN_PIECE or b - a < MIN_PIECE):
+            merged[-1][1] = b
+        else:
+            merged.append([a, b])
+    if len(merged) > 1 and merged[-1][1] - merged[-1][0] < MIN_PIECE:  # a short tail joins the piece before
+        merged[-2][1] = merged.pop()[1]
+    return [Span(start + a, start + b, body[a:b]) for a, b in merged]
 
 
 def content_spans(text: str, section: str, sep: str = " > ", table_separator: str = " | ") -> list[Span]:
