@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from assistant.ingest.headings import DATE_LINE, TERMINAL, is_heading_line, numbering, visual_len
+from assistant.ingest.headings import DATE_LINE, TERMINAL, bullet, is_heading_line, numbering, visual_len
 from assistant.ingest.loaders import Block
 
 _INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
@@ -56,10 +56,12 @@ def _standalone(line: str) -> bool:
     return bool(_DOC_NUMBER_LINE.match(line) or DATE_LINE.match(line))
 
 
-def _should_join(line: str, nxt: str, width: float) -> bool:
+def _should_join(line: str, nxt: str, width: float, in_list: bool = False) -> bool:
+    """Whether ``nxt`` continues ``line``; ``in_list``: ``line`` is a bulleted item after another one (a list
+    of one-line items: an item without a sentence end is still whole)."""
     if not line or not nxt or _ends_sentence(line):
         return False
-    if numbering(nxt) or is_heading_line(line) or _standalone(line) or _standalone(nxt):
+    if numbering(nxt) or bullet(nxt) or is_heading_line(line) or _standalone(line) or _standalone(nxt):
         return False
     if _TITLE_LINE.match(line) and not unbalanced(line):
         return False
@@ -67,7 +69,17 @@ def _should_join(line: str, nxt: str, width: float) -> bool:
     if vl >= 60 or (width > 0 and vl >= 0.8 * width):
         return True
     # A fragment: sentence-internal punctuation or an unclosed bracket, but no sentence end.
+    if in_list:
+        return False
     return vl >= 8 and (bool(_MID_SENTENCE.search(line)) or unbalanced(line))
+
+
+def _in_list(paragraphs: list[Block]) -> bool:
+    """The last paragraph is a bulleted item following another item with the same bullet."""
+    if len(paragraphs) < 2:
+        return False
+    mark = bullet(paragraphs[-1].text)
+    return mark is not None and bullet(paragraphs[-2].text) == mark
 
 
 def unbalanced(text: str) -> bool:
@@ -92,7 +104,7 @@ def clean_blocks(blocks: list[Block]) -> list[Block]:
             prev is not None
             and not prev.heading
             and not b.heading
-            and _should_join(prev.text, b.text, width)
+            and _should_join(prev.text, b.text, width, _in_list(paragraphs))
         ):
             sep = " " if prev.text[-1].isascii() and prev.text[-1].isalnum() and b.text[0].isascii() else ""
             paragraphs[-1] = Block(text=prev.text + sep + b.text)

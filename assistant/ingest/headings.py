@@ -47,6 +47,17 @@ def numbering(text: str) -> Marker | None:
     return None
 
 
+# A bullet glyph at the start of a line begins an item, as a number does ("◎ 对租赁区域内房产资源的，给予……").
+# (○ is left out: it also writes zero in dates, 二○二五年.)
+_BULLET = re.compile(r"^[◎●■□◆◇▲△★☆•▪▶►※]")
+
+
+def bullet(text: str) -> str | None:
+    """The bullet glyph a line starts with, or None."""
+    m = _BULLET.match(text.lstrip())
+    return m.group(0) if m else None
+
+
 def visual_len(text: str) -> float:
     """Width in CJK characters: ASCII counts half, so '2025年' is 3 wide."""
     return sum(0.5 if ord(ch) < 0x2E80 else 1.0 for ch in text)

@@ -200,10 +200,11 @@ def run_ingest(
         "chunk_size": settings.chunk_size,
         "chunk_overlap": settings.chunk_overlap,
         "embedding_model": embeddings.model_id,
-        "format": 9,  # 2: heading lines in chunk text, items kept, sentence vectors; 3: a table row is one sentence;
+        "format": 10,  # 2: heading lines in chunk text, items kept, sentence vectors; 3: a table row is one sentence;
         # 4: a section with no body has its heading as a sentence; 5: dates in Chinese numerals, title guards;
         # 6: the issuer named at the head of the title; 7: traditional-Chinese chunks' simplified form
-        # 9: sentences split at whitespace gaps between Chinese characters (8 was an interim rule)
+        # 9: sentences split at whitespace gaps between Chinese characters (8 was an interim rule);
+        # 10: a bullet glyph starts a paragraph, bulleted one-line items stay whole
     }
 
     with ingest_lock(data_dir, wait_s):

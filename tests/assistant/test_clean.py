@@ -122,6 +122,21 @@ def test_structure_lines_are_never_glued() -> None:
     assert _clean(lines) == lines
 
 
+def test_bulleted_one_line_items_stay_apart() -> None:
+    # a crawled report: a bullet starts an item as a number does, and items of a bulleted list are whole
+    # without a sentence end, so the last one does not swallow the paragraph after the list
+    lines = [
+        "◎ 对租赁区域内房产资源的,给予最高不超过75%的租金补贴;鼓励盘活闲置工业用地,最高奖补可达2000万元",
+        "◎ 对申报“专精特新”项目的企业,最高奖补可达200万元",
+        "◎ 鼓励区域内企业协作配套,最高奖补可达50万元;鼓励企业引入配套厂商,可给予最高不超过100万元的额外奖励",
+        "为贯彻落实制造业立市战略部署,保税区于近日制定出台若干政策。",
+    ]
+    assert _clean(lines) == lines
+    # a single bulleted line broken mid-sentence is still joined
+    broken = ["● 对新认定的企业，给予最高", "50万元的一次性奖励。"]
+    assert _clean(broken) == ["".join(broken)]
+
+
 def test_invisible_characters_removed_visible_ones_kept() -> None:
     out = _clean(["\ufeff长宁\u200b园\u00ad“1+1”核心管理体系。", "（此件公开发布）"])
     assert out == ["长宁园“1+1”核心管理体系。", "（此件公开发布）"]
