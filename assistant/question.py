@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from assistant.index.lexical import LexicalIndex, phrasing_word, salient_terms
+from assistant.index.lexical import LexicalIndex, in_dictionary, phrasing_word, salient_terms
 from assistant.rules import Rules, load_rules
 from assistant.synonyms import variants
 
@@ -100,6 +100,30 @@ def is_phrasing(term: str, rules: Rules | None = None) -> bool:
     return term in rules.question.light_verbs or phrasing_word(term, rules.lexical)
 
 
+_CJK = re.compile(r"^[\u4e00-\u9fff]+$")
+STRADDLE_CONTEXT = 6  # characters of the question on either side searched for the corpus's word
+
+
+def straddling_word(term: str, question: str, lexical: LexicalIndex) -> str | None:
+    """For a two-character token the corpus never uses and jieba's dictionary does not know (its HMM joined
+    the end of one word to a particle: 征求意见稿里 → 征求意见 / 稿里): the longest run of the question that
+    the corpus does use, made of at least two characters before the token and its first character, or its
+    second character and at least two after it. None when there is none (a real word the corpus lacks)."""
+    pos = question.find(term)
+    if pos < 0:
+        return None
+    for a in range(max(0, pos - STRADDLE_CONTEXT), pos - 1):
+        cand = question[a : pos + 1]
+        if _CJK.match(cand) and lexical.doc_freq(cand) > 0:
+            return cand
+    end = pos + len(term)
+    for b in range(min(len(question), end + STRADDLE_CONTEXT), end + 1, -1):
+        cand = question[pos + 1 : b]
+        if _CJK.match(cand) and lexical.doc_freq(cand) > 0:
+            return cand
+    return None
+
+
 def weigh(
     qa: QuestionAnalysis, lexical: LexicalIndex, synonyms: dict[str, frozenset[str]], rules: Rules | None = None
 ) -> TermWeights:
@@ -111,9 +135,13 @@ def weigh(
     weights: dict[str, float] = {}
     forms: dict[str, frozenset[str]] = {}
     for term in qa.terms:
-        w = lexical.idf(term)
         group = variants(term, synonyms)
         unused = len(group) == 1 and lexical.doc_freq(term) == 0
+        if unused and len(term) == 2 and not term.isascii() and not in_dictionary(term):
+            whole = straddling_word(term, qa.text, lexical)
+            if whole is not None:  # '征求意见稿里' cut as 征求意见 / 稿里: the corpus's word is 征求意见稿
+                term, group, unused = whole, variants(whole, synonyms), False
+        w = lexical.idf(term)
         parts = [term[i : i + 2] for i in range(len(term) - 1)] if unused and len(term) >= r.split_min_chars and not term.isascii() else []
         if unused and is_phrasing(term, rules) and not any(lexical.doc_freq(p) for p in parts):
             weights[term] = w * r.phrasing_weight

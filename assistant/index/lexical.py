@@ -91,6 +91,12 @@ def tokenize(text: str, search_mode: bool = True, rules: LexicalRules | None = N
     return [w.lower() for w in (w.strip() for w in words) if w and _TOKEN_OK.search(w) and w not in stopwords]
 
 
+def in_dictionary(word: str) -> bool:
+    """Whether jieba's dictionary has ``word`` (a word its HMM made up for unknown text has no entry)."""
+    with _init_lock:
+        return bool(_build_tokenizer().FREQ.get(word))
+
+
 def salient_terms(question: str, rules: LexicalRules | None = None) -> list[str]:
     """Content words of a question (precise mode, de-duplicated, order kept)."""
     seen: dict[str, None] = {}
