@@ -31,6 +31,8 @@ class QualifierRules(BaseModel):
     heads: str = ""
     # question words whose head rule would misfire (they name the kind of answer, not a qualifier)
     head_exceptions: list[str] = Field(default_factory=list)
+    # prefixes that negate the word after them (非重点): evidence about the word itself is about the other kind
+    negations: str = ""
 
     def compiled(self) -> dict[str, re.Pattern[str]]:
         return _compile(tuple(self.patterns.items()))
@@ -71,6 +73,11 @@ def question_qualifiers(question: str, terms: list[str], rules: QualifierRules) 
         for word in group:
             if word in question:
                 out.setdefault((f"group{i}", word), Qualifier(f"group{i}", word))
+    for neg in rules.negations:
+        for m in re.finditer(rf"{re.escape(neg)}(?P<v>[\u4e00-\u9fa5]{{2}})", question):
+            word = m.group("v")
+            if any(word in t for t in terms) or any(m.group(0) in t for t in terms):  # a word of the question, not 非常重要
+                out.setdefault(("negated", m.group(0)), Qualifier("negated", m.group(0)))
     covered = "".join(q.value for q in out.values())
     for t in terms:
         # three characters at least: two-character words on a head (一级, 提级, 模型, 转型) are not category names
@@ -81,6 +88,9 @@ def question_qualifiers(question: str, terms: list[str], rules: QualifierRules) 
 
 
 def _siblings(q: Qualifier, evidence: str, rules: QualifierRules) -> list[str]:
+    if q.slot == "negated":  # asked about 非重点: evidence that names 重点 (and never 非重点) is about 重点
+        word = q.value[1:]
+        return [word] if word in evidence else []
     if q.slot in rules.patterns:
         pattern = rules.compiled()[q.slot]
         found = [m.groupdict().get("v") or m.group(0) for m in pattern.finditer(evidence)]

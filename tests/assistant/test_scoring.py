@@ -46,6 +46,10 @@ QUALIFIERS = [
     ("示范性科普场馆有几家？", ["示范性", "科普", "场馆"], "基础性科普基地213家。", set()),  # 性 is no head
     ("第二批名单有哪些？", ["第二批", "名单"], "第一批名单如下。", {"batch"}),
     ("有哪几类项目？", ["哪类", "项目"], "A类项目、B类项目。", set()),  # a question word, not a qualifier
+    # a negated word: evidence about the word itself (and never its negation) is about the other kind
+    ("一般（非重点）项目给多少年出让年限？", ["一般", "非", "重点", "项目"], "对于重点的先进制造业项目，给予50年的土地出让年限。", {"negated"}),
+    ("非拿地企业有什么补贴？", ["非", "拿地", "企业"], "新增的非拿地重点企业，给予租金补贴。", set()),
+    ("这项工作非常重要吗？", ["工作", "非常", "重要"], "这项工作很重要。", set()),  # 非常 is an adverb, not a negation
 ]
 
 
