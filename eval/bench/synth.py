@@ -167,14 +167,18 @@ class Generator:
     def _recombine(self, para: str, rng: random.Random) -> str:
         """A prose paragraph with one sentence swapped for a pool sentence (half the time) and one appended (a
         quarter); table rows and one-sentence items stay as they are."""
-        parts = [sp.text for sp in sentences(para)]
+        spans = sentences(para)
+        parts = [sp.text for sp in spans]
         if "|" in para or len(parts) < 2 or not para.endswith("。"):
             return para
+        # what stood between two sentences (nothing, or the whitespace gap they were split at) stays there
+        gaps = [para[a.end : b.start] for a, b in zip(spans, spans[1:])] + [""]
         if rng.random() < 0.5:
             parts[rng.randrange(len(parts))] = rng.choice(self.pool.sentences)
         if rng.random() < 0.25:
             parts.append(rng.choice(self.pool.sentences))
-        return "".join(parts)
+            gaps.append("")
+        return "".join(p + g for p, g in zip(parts, gaps, strict=True))
 
     def docs(self) -> Iterator[SyntheticDoc]:
         i = 0
