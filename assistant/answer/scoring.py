@@ -154,6 +154,8 @@ def sentence_features(
     if chunk.simplified:  # a traditional-Chinese document: its words are matched in simplified form
         title, section, text, document = (readable(x) for x in (title, section, text, document))
     head = f"{title}\n{section}\n"
+    if span.context:  # a table row is read with its header row: 联系人 | 联系电话 name what its cells are
+        head += f"{readable(span.context) if chunk.simplified else span.context}\n"
     found_text = tw.found(text)
     evidence = head + text
     f: dict[str, float] = {

@@ -20,6 +20,7 @@ class Span:
     end: int
     text: str
     heading: bool = False  # the heading line of a section with no body (``content_spans``)
+    context: str = ""  # a table row's header row (``content_spans``): the names of its columns
 
 
 def sentences(text: str) -> list[Span]:
@@ -63,20 +64,24 @@ def content_spans(text: str, section: str, sep: str = " > ", table_separator: st
     its deepest heading line is then the content.
 
     A table row (a line whose cells ingest joined with ``table_separator``) is one span however many sentences
-    its cells hold: a cell's figure means nothing without its row."""
+    its cells hold: a cell's figure means nothing without its row. A row after the first of its table carries
+    that first row (the header: the names of the columns) as its ``context``."""
     headings = set(section.split(sep)) if section else set()
     out: list[Span] = []
     heading_lines: list[Span] = []
     pos = 0
+    header = None  # the first line of the current run of table lines
     for line in text.split("\n"):
         stripped = line.strip()
         lead = len(line) - len(line.lstrip())
+        is_row = bool(stripped) and table_separator.strip() in stripped and (table_separator in line or stripped.startswith("|"))
         if stripped in headings:
             heading_lines.append(Span(pos + lead, pos + lead + len(stripped), stripped, heading=True))
-        elif stripped and table_separator.strip() in stripped and (table_separator in line or stripped.startswith("|")):
-            out.append(Span(pos + lead, pos + lead + len(stripped), stripped))
+        elif is_row:
+            out.append(Span(pos + lead, pos + lead + len(stripped), stripped, context=header or ""))
         else:
             out.extend(Span(pos + sp.start, pos + sp.end, sp.text) for sp in sentences(line) if sp.text not in headings)
+        header = (header or stripped) if is_row else None
         pos += len(line) + 1
     if not out and heading_lines:
         return [heading_lines[-1]]

@@ -119,6 +119,8 @@ def test_a_table_row_is_one_span_and_headings_are_not_answers() -> None:
     spans = content_spans(text, "二、支持标准")
     assert [s.text for s in spans] == ["类别 | 支持内容 | 金额", "旗舰店 | 经备案。对品牌企业。 | 最高300万元。", "其他说明。"]
     assert all(text[s.start : s.end] == s.text for s in spans)
+    # a row is read with its table's header row (the names of its columns); the header and prose are not
+    assert [s.context for s in spans] == ["", "类别 | 支持内容 | 金额", ""]
 
 
 def test_the_heading_of_a_section_with_no_body_is_its_content() -> None:
