@@ -28,6 +28,9 @@ class QuestionAnalysis:
     answer_type: str | None = None
     answer_pattern: re.Pattern[str] | None = None
     metadata_field: bool = False  # asks for a document's 文号/签发人/日期 … about a document
+    # every kind of answer the question asks for, in the rules' order ("给多少比例的补贴" asks for a rate and an
+    # amount); answer_type/answer_pattern are the first of them
+    answer_kinds: list[tuple[str, re.Pattern[str]]] = field(default_factory=list)
 
     @property
     def topic_terms(self) -> list[str]:
@@ -57,10 +60,9 @@ def analyse(question: str, rules: Rules | None = None) -> QuestionAnalysis:
         qa.ordinal = cn_to_int(m.group(1)) or None
     qa.numbers = r.number.findall(q)
     if not meta:
-        for kind in r.answer_types:
-            if kind.question.search(q):
-                qa.answer_type, qa.answer_pattern = kind.name, kind.passage
-                break
+        qa.answer_kinds = [(kind.name, kind.passage) for kind in r.answer_types if kind.question.search(q)]
+        if qa.answer_kinds:
+            qa.answer_type, qa.answer_pattern = qa.answer_kinds[0]
     terms = [t for t in salient_terms(q, rules.lexical) if t not in r.frame_words and not r.meta_field.fullmatch(t)]
     if qa.ordinal:
         terms = [t for t in terms if not r.ordinal.fullmatch(t) and not r.ordinal_term.fullmatch(t)]

@@ -63,10 +63,9 @@ def decide(ctx: AnswerContext, draft: Draft) -> Decision:
         gate.reason if gate else "", ctx.content_terms, docs, slots,
     )
     p = fitted.decision.prob(f)
-    kind = ctx.analysis.answer_type
-    typed = kind in ctx.rules.answer.decision.required_types and ctx.analysis.answer_pattern is not None
-    if typed and not ctx.analysis.answer_pattern.search(quote):  # type: ignore[union-attr]
-        return Decision(False, p, f, [])  # asked for a figure / number / date the quote does not hold
+    required = ctx.rules.answer.decision.required_types
+    if any(kind in required and not pattern.search(quote) for kind, pattern in ctx.analysis.answer_kinds):
+        return Decision(False, p, f, [])  # asked for a figure / rate / date … the quote does not hold
     contradicted = scoped_mismatches(ctx.qualifiers, evidence, f"{evidence}\n{docs}", qrules, slots)
     # The answer must carry the question's qualifiers: evidence that has a sibling instead (市级 for 国家级,
     # 2023年 for 2024年) is about something else, however well it scores.

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -41,7 +42,7 @@ FITTED_PATH = Path(__file__).resolve().parent.parent / "data" / "fitted.json"
 SENTENCE_FEATURES = (
     "ctx_cover", "own_cover", "novel_cover", "section_cover", "dense", "dense_gap", "type_match", "number_match",
     "qual_ok", "qual_sibling", "rank", "fused", "header", "footer", "body", "short", "log_len", "item", "lead_in",
-    "first_in_chunk", "heading",
+    "first_in_chunk", "heading", "bigram", "bigram_gap",
 )
 DECISION_FEATURES = (
     "p_best", "margin", "ev_cover", "doc_cover", "missing_max", "missing_share", "content_missing",
@@ -77,6 +78,11 @@ class FittedScoring(BaseModel):
     decision: LinearModel
     threshold: float = Field(ge=0.0, le=1.0)  # answer when the decision model's p ≥ this
     neighbour_ratio: float = Field(default=0.6, ge=0.0, le=1.0)  # a neighbour joins the quote at p ≥ ratio·p_best
+    # Close runners-up from anywhere in the top passages join the answer, each cited, at p ≥ ratio·p_best (at
+    # most ``runner_max``): when the model cannot tell which of two sentences answers, show both rather than
+    # guess. Fitted (``fit.choose_runner_ratio``); 1.0 leaves only exact ties.
+    runner_ratio: float = Field(default=1.0, ge=0.0, le=1.0)
+    runner_max: int = Field(default=2, ge=0, le=5)
     top_passages: int = Field(default=5, ge=1, le=20)  # sentences are drawn from this many top passages
     procedure: str = ""
     fitted_on: list[str] = Field(default_factory=list)
@@ -113,6 +119,35 @@ def load_fitted(path: Path | str | None = None) -> FittedScoring | None:
 
 
 # ---- features -------------------------------------------------------------------------------------------------
+_WORDISH = re.compile(r"[\u4e00-\u9fff0-9A-Za-z]{2}")
+
+
+def _bigrams(text: str) -> set[str]:
+    """The character bigrams of a text that are two word characters (CJK, digits, letters): no punctuation."""
+    return {text[i : i + 2] for i in range(len(text) - 1) if _WORDISH.fullmatch(text[i : i + 2])}
+
+
+def bigram_overlaps(question: str, texts: list[str], titles: list[str]) -> list[float]:
+    """Each candidate sentence's share of the question's character bigrams, each bigram weighted by its rarity
+    among the candidates (IDF over ``texts``); bigrams of the documents' titles do not count (every sentence
+    under a title answers them). Word segmentation is not involved, so 申报材料 still meets 所需材料 and
+    截止 meets 截至 halfway — where jieba's tokens and the corpus's words part, characters still match."""
+    qb = _bigrams(re.sub(r"\s+", "", question))
+    for title in titles:
+        qb -= _bigrams(title)
+    if not qb or not texts:
+        return [0.0] * len(texts)
+    sets = [_bigrams(t) & qb for t in texts]
+    n = len(texts)
+    df: dict[str, int] = {}
+    for s in sets:
+        for b in s:
+            df[b] = df.get(b, 0) + 1
+    weight = {b: math.log((n + 1) / (df.get(b, 0) + 0.5)) for b in qb}
+    total = sum(weight.values()) or 1.0
+    return [sum(weight[b] for b in s) / total for s in sets]
+
+
 def scoped_mismatches(qualifiers: list[Qualifier], local: str, document: str, qrules: QualifierRules,
                       document_slots: tuple[str, ...]) -> list:
     """Qualifier mismatches, each slot checked where it is written: a year or batch anywhere in the document

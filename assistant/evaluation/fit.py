@@ -7,6 +7,9 @@ Procedure (deterministic; the same questions and index give the same file):
    when it holds one of the question's key facts (whitespace removed on both sides).
 2. Fit the sentence model: L2-regularised logistic regression (Newton/IRLS on standardised features, folded
    back to raw-feature weights), questions weighted equally (each question's sentences share weight 1).
+   With the same held-out models (step 3), choose the runner-up ratio: a sentence nearly as likely as the best
+   (p ≥ ratio·p_best, at most two) joins the answer; the ratio maximises questions whose quoted sentences hold
+   a key fact minus ``RUNNER_COST`` per added sentence (``choose_runner_ratio``).
 3. Draft every question's answer as the service would — with a sentence model fitted without the questions
    of its fold (5 folds by document: cross-fitting, so a tune question's draft is no surer than a new one's)
    — and take the decision features of its evidence (``scoring.DECISION_FEATURES``). Label: the question is
@@ -23,6 +26,7 @@ Only tune questions may be used here: the test split (``dev-test``) is never fit
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -46,6 +50,11 @@ from assistant.evaluation.metrics import fact_present
 from assistant.service import Assistant
 
 _WS = re.compile(r"\s+")
+_GROUPS = itertools.count()  # question ids of sentence samples (unique within a process)
+
+# What one more quoted sentence costs, in answered questions: a runner-up joins the answer when the ratio that
+# lets it in finds the answer for at least this share of the questions it lengthens (``choose_runner_ratio``).
+RUNNER_COST = 0.15
 
 
 @dataclass
@@ -71,6 +80,8 @@ class Sample:
     y: float
     w: float
     fold: int = -1  # the cross-fitting fold of its question (-1: in every training fold)
+    group: int = -1  # which question it is a candidate sentence of (sentence samples)
+    source: str = ""  # the document the candidate sentence is from (sentence samples)
 
 
 def _squash(text: str) -> str:
@@ -152,7 +163,9 @@ def sentence_samples(bot: Assistant, rows: list[FitQuestion], top: int, fold: Ca
             continue  # the answer is not in the top passages: nothing to learn about sentences here
         w = 1.0 / len(cands)
         k = fold(row)
-        samples += [Sample(_vector(f, SENTENCE_FEATURES), float(y), w, k) for (_, _, _, f), y in zip(cands, labels, strict=True)]
+        g = next(_GROUPS)
+        samples += [Sample(_vector(f, SENTENCE_FEATURES), float(y), w, k, g, h.chunk.source)
+                    for (_, h, _, f), y in zip(cands, labels, strict=True)]
     return samples
 
 
@@ -175,6 +188,32 @@ def decision_rows(bot: Assistant, rows: list[FitQuestion], fitted: FittedScoring
         correct = row.answerable and holds_all(drafted[1].text, row.key_facts)
         out.append(DecisionRow(_vector(decision.features, DECISION_FEATURES), row.answerable, row.near_miss, correct))
     return out
+
+
+def choose_runner_ratio(samples: list[Sample], probs: list[float], most: int = 2,
+                        cost: float = RUNNER_COST) -> tuple[float, dict[str, float]]:
+    """The runner-up ratio (``FittedScoring.runner_ratio``) on held-out sentence probabilities: for each ratio,
+    a question is found when its best sentence or a runner-up (same document, p ≥ ratio·p_best, at most ``most``) holds a key
+    fact; the ratio maximises found − ``cost`` × added sentences (of equally good ratios the highest: fewer
+    sentences)."""
+    by_q: dict[int, list[tuple[float, float, str]]] = {}
+    for s, p in zip(samples, probs, strict=True):
+        by_q.setdefault(s.group, []).append((p, s.y, s.source))
+    ranked = [sorted(v, key=lambda t: -t[0]) for v in by_q.values()]
+    best_r, best_v, best_m = 1.0, -1e9, {}
+    for r in np.round(np.arange(1.0, 0.299, -0.05), 2):
+        found = added = 0
+        for cands in ranked:
+            top, _, doc = cands[0]
+            chosen = [cands[0]] + [c for c in cands[1:] if c[2] == doc and c[0] >= r * top][:most]
+            found += any(y for _, y, _ in chosen)
+            added += len(chosen) - 1
+        value = found - cost * added
+        if value > best_v + 1e-9:
+            n = max(len(ranked), 1)
+            best_r, best_v = float(r), value
+            best_m = {"runner_found": round(found / n, 4), "runner_added_per_answer": round(added / n, 4)}
+    return best_r, best_m
 
 
 def choose_threshold(model: LinearModel, rows: list[DecisionRow]) -> tuple[float, dict[str, float]]:
@@ -219,11 +258,15 @@ def fit(
         samples += sentence_samples(bot, rows, top_passages, lambda _r: -1)
     sentence = fit_logistic(samples, SENTENCE_FEATURES, l2)
     drows: list[DecisionRow] = []
+    held_out_models = [fit_logistic([x for x in samples if x.fold != k], SENTENCE_FEATURES, l2) for k in range(folds)]
+    scored = [x for x in samples if x.fold >= 0]  # questions with a fold: held-out probabilities exist for them
+    probs = [held_out_models[x.fold].prob(dict(zip(SENTENCE_FEATURES, x.x, strict=True))) for x in scored]
+    runner_ratio, runner_metrics = choose_runner_ratio(scored, probs)
     for k in range(folds):
-        held_out = fit_logistic([x for x in samples if x.fold != k], SENTENCE_FEATURES, l2)
+        held_out = held_out_models[k]
         provisional = FittedScoring(
             sentence=held_out, decision=LinearModel(features=[], weights=[], bias=30.0), threshold=0.0,
-            neighbour_ratio=neighbour_ratio, top_passages=top_passages,
+            neighbour_ratio=neighbour_ratio, top_passages=top_passages, runner_ratio=runner_ratio,
         )
         for name, bot, rows in sets:
             say(f"作答判定特征：{name}（第 {k + 1}/{folds} 折）")
@@ -234,11 +277,12 @@ def fit(
     threshold, metrics = choose_threshold(decision, drows)
     return FittedScoring(
         sentence=sentence, decision=decision, threshold=threshold, neighbour_ratio=neighbour_ratio,
+        runner_ratio=runner_ratio,
         top_passages=top_passages, procedure=(__doc__ or "").strip().splitlines()[0],
         fitted_on=[f"{name}: {len(rows)} questions" for name, _, rows in sets]
         + [f"{name}: {len(rows)} questions (sentence model only)" for name, _, rows in sentence_only or []],
         metrics={"sentence_samples": len(samples), "sentence_positives": int(sum(s.y for s in samples)),
-                 "decision_rows": len(drows), "fitted": datetime.now().date().isoformat(), **metrics},
+                 "decision_rows": len(drows), "fitted": datetime.now().date().isoformat(), **metrics, **runner_metrics},
     )
 
 

@@ -19,19 +19,28 @@ from assistant.answer.scoring import (
     SENTENCE_FEATURES,
     FittedScoring,
     LinearModel,
+    bigram_overlaps,
     load_fitted,
     scoped_mismatches,
 )
 from assistant.answer.strategies import Draft, PolicyStrategy, Scored
-from assistant.answer.strategies.sentence import announces_list, item_run
+from assistant.answer.strategies.sentence import announces_list, item_run, runners_up
 from assistant.answer.text import Span, content_spans
 from assistant.errors import ConfigError
-from assistant.evaluation.fit import FitQuestion, Sample, fit_logistic, fold_of, holds_all, holds_fact
+from assistant.evaluation.fit import (
+    FitQuestion,
+    Sample,
+    choose_runner_ratio,
+    fit_logistic,
+    fold_of,
+    holds_all,
+    holds_fact,
+)
 from assistant.retrieve import document_passes
 from assistant.rules import load_rules
 from assistant.settings import Settings
 from assistant.types import DocumentMeta, Hit
-from tests.fixtures.answering import PLAN, TinyCorpus
+from tests.fixtures.answering import NOTICE, PLAN, TinyCorpus
 
 RULES = load_rules()
 Q = RULES.answer.qualifiers
@@ -238,6 +247,29 @@ def test_a_contradicted_qualifier_is_refused_saying_what_the_document_says() -> 
     assert refused.related and refused.related[0].quote == "引进市级高层次人才，给予最高100万元资助。"
 
 
+def test_every_kind_of_answer_asked_for_must_be_in_the_quote() -> None:
+    """"给多少比例的补贴" asks for a rate as well as an amount: a quote with only an amount (a near miss's
+    other figure) is refused; one with both is answered."""
+    from assistant.question import analyse
+
+    question = "海外高层次人才资助给多少比例的补贴？"
+    assert [k for k, _ in analyse(question, RULES).answer_kinds] == ["amount", "rate"]
+    corpus = TinyCorpus.build()
+    answer_all = LinearModel(features=[], weights=[], bias=10.0)
+    fitted = FittedScoring(sentence=LinearModel(features=["own_cover"], weights=[5.0]), decision=answer_all,
+                           threshold=0.5, top_passages=3)
+    snapshot = SimpleNamespace(chunks=corpus.chunks, lexical=corpus.lexical, documents=corpus.documents, sentences=None)
+    answerer = ExtractiveAnswerer(Settings(), snapshot, {}, corpus.rules, fitted=fitted)  # type: ignore[arg-type]
+    amount_only = answerer.answer(question, corpus.retrieval(question, f"{PLAN}#0"), corpus.documents)
+    assert not amount_only.grounded  # the quote holds 100万元 but no rate
+    both = "引进海外高层次人才，按投入的30%给予补贴，最高100万元资助。"
+    corpus.chunks[f"{PLAN}#0"] = corpus.chunks[f"{PLAN}#0"].model_copy(update={"text": both})
+    doc = corpus.documents[PLAN]
+    corpus.documents[PLAN] = doc.model_copy(update={"text": doc.text.replace("引进海外高层次人才，给予最高100万元资助。", both)})
+    answered = answerer.answer(question, corpus.retrieval(question, f"{PLAN}#0"), corpus.documents)
+    assert answered.grounded and "30%" in answered.answer
+
+
 def test_fitting_on_the_test_split_is_refused(tmp_path: Path) -> None:
     from assistant.errors import InputError
     from assistant.evaluation.fit import fit_splits
@@ -282,3 +314,54 @@ def test_duration_questions(question: str, kind: str | None) -> None:
     from assistant.question import analyse
 
     assert analyse(question, RULES).answer_type == kind
+
+
+# ---- character-bigram overlap and runners-up ---------------------------------------------------------------
+def test_bigram_overlap_meets_words_jieba_cuts_apart() -> None:
+    """申报材料 against 所需材料: no jieba token is shared, characters are; the title's bigrams (浦东, 基地,
+    申报) weigh nothing, and a sentence holding more of the question's other bigrams scores higher."""
+    q = "浦东示范基地申报材料最晚什么时候要送到？"
+    texts = ["各单位最晚于11月5日前将所需材料送到区科经委。", "开展示范基地申报材料征集工作。", "其他事项另行通知。"]
+    o = bigram_overlaps(q, texts, ["关于开展浦东示范基地申报工作的通知"])
+    assert o[0] > o[1] > o[2] == 0.0
+    assert bigram_overlaps("", texts, []) == [0.0, 0.0, 0.0]
+    assert bigram_overlaps(q, [], []) == []
+    # punctuation never makes a bigram
+    assert bigram_overlaps("？，", ["？，"], []) == [0.0]
+
+
+def _scored_in(source_chunk: str, texts_p: list[tuple[str, float]]) -> list[Scored]:
+    hit = Hit(chunk=TinyCorpus.build().chunks[source_chunk], score=1.0)
+    return [Scored(0, hit, Span(0, len(t), t), p, p=p) for t, p in texts_p]
+
+
+def test_runners_up_join_when_nearly_as_likely_from_the_same_document_only() -> None:
+    mine = _scored_in(f"{PLAN}#0", [("最佳句。", 0.8), ("次佳句，几乎一样可能。", 0.72), ("远不如的句子。", 0.3)])
+    other = _scored_in(f"{NOTICE}#0", [("别的文件里同样可能的句子。", 0.79)])
+    scored = mine + other
+    best = mine[0]
+    groups = [(best.hit, best.span.text)]
+    got = [t for _, t in runners_up(scored, best, groups, 0.85, 2, 320)]
+    assert got == ["次佳句，几乎一样可能。"]  # 0.72 ≥ 0.85·0.8; the other document's sentence never joins
+    assert runners_up(scored, best, groups, 0.95, 2, 320) == []  # ratio too strict
+    assert runners_up(scored, best, groups, 0.3, 0, 320) == []  # none allowed
+    assert runners_up(scored, best, groups, 0.3, 2, 8) == []  # over the length budget
+    quoted = [(best.hit, "最佳句。次佳句，几乎一样可能。")]
+    assert [t for _, t in runners_up(scored, best, quoted, 0.3, 2, 320)] == ["远不如的句子。"]  # quoted already
+
+
+def test_runner_ratio_is_chosen_on_held_out_probabilities() -> None:
+    """Questions whose answer is the runner-up at 0.9·p_best: a ratio letting it in pays for its sentence;
+    a question whose runner-up never answers does not pull the ratio lower."""
+    samples, probs = [], []
+    for g in range(10):
+        answer_second = g < 6
+        for p, y in ((0.8, not answer_second), (0.72, answer_second), (0.4, False)):
+            samples.append(Sample(np.zeros(1), float(y), 1.0, 0, g, "a.txt"))
+            probs.append(p)
+    ratio, metrics = choose_runner_ratio(samples, probs, cost=0.15)
+    assert 0.5 < ratio <= 0.9
+    assert metrics["runner_found"] == 1.0 and metrics["runner_added_per_answer"] == 1.0
+    # when the runner-up never answers, no ratio below 1 pays
+    flat = [Sample(np.zeros(1), float(i % 3 == 0), 1.0, 0, i // 3, "a.txt") for i in range(30)]
+    assert choose_runner_ratio(flat, [0.8, 0.72, 0.4] * 10, cost=0.15)[0] == 1.0

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import re
 
-from assistant.answer.scoring import sentence_features, sigmoid
+from assistant.answer.scoring import bigram_overlaps, sentence_features, sigmoid
 from assistant.answer.strategies.base import AnswerContext, Draft, Scored, quotes_draft, span_text
 from assistant.answer.text import Span, content_spans, sentences
 from assistant.ingest.headings import numbering, visual_len
+from assistant.ingest.script import readable
 from assistant.question import cn_to_int
 from assistant.rules import EnumerationRules
 from assistant.types import Document, Hit
@@ -81,6 +82,13 @@ def candidate_features(ctx: AnswerContext, top: int) -> list[tuple[int, Hit, Spa
                                   position, dense.get((span.start, span.end)), best_dense,
                                   doc.text if doc else "", ctx.rules.answer.decision.document_slots)
             out.append((rank, hit, span, f))
+    # character-bigram overlap with the question, weighed among these candidates (``scoring.bigram_overlaps``)
+    texts = [readable(s.text) if h.chunk.simplified else s.text for _, h, s, _ in out]
+    titles = list(dict.fromkeys(readable(h.chunk.title) if h.chunk.simplified else h.chunk.title for h in hits))
+    overlaps = bigram_overlaps(ctx.question, texts, titles)
+    best = max(overlaps, default=0.0)
+    for (_, _, _, f), v in zip(out, overlaps, strict=True):
+        f["bigram"], f["bigram_gap"] = v, v - best
     return out
 
 
@@ -180,6 +188,29 @@ def best_sentence(scored: list[Scored]) -> Scored:
     return max(scored, key=lambda s: s.score)
 
 
+def runners_up(scored: list[Scored], best: Scored, groups: list[tuple[Hit, str]], ratio: float, most: int,
+               limit: int) -> list[tuple[Hit, str]]:
+    """Sentences of the best one's document that the fitted model rates nearly as likely to answer (p ≥
+    ratio·p_best), best first, at most ``most``, none already quoted, within the answer's length budget: when
+    the model cannot tell which of two sentences answers, the answer quotes both, each with its citation.
+    Another document's sentence never joins: that would cite a second policy for one question."""
+    quoted = [text for _, text in groups]
+    used = sum(len(t) for t in quoted)
+    out: list[tuple[Hit, str]] = []
+    for s in sorted(scored, key=lambda s: -s.p):
+        if len(out) >= most or s.p < ratio * best.p:
+            break
+        if s is best or s.hit.chunk.source != best.hit.chunk.source or any(s.span.text in t for t in quoted) \
+                or s.span.heading:
+            continue
+        if used + len(s.span.text) > limit:
+            continue
+        out.append((s.hit, s.span.text))
+        quoted.append(s.span.text)
+        used += len(s.span.text)
+    return out
+
+
 class SentenceStrategy:
     name = "sentence"
 
@@ -262,7 +293,9 @@ class SentenceStrategy:
         if others:
             second = max(others, key=lambda g: (g[0], g[1].score))[1]
             groups.append((second.hit, second.span.text))
+        if ctx.fitted is not None and not enumeration:
+            groups += runners_up(scored, best, groups, ctx.fitted.runner_ratio, ctx.fitted.runner_max, limit)
         return groups
 
 
-__all__ = ["SentenceStrategy", "best_sentence", "enumeration_span", "item_number", "item_run", "score_sentences"]
+__all__ = ["SentenceStrategy", "best_sentence", "runners_up", "enumeration_span", "item_number", "item_run", "score_sentences"]
