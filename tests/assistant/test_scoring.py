@@ -20,7 +20,6 @@ from assistant.answer.scoring import (
     FittedScoring,
     LinearModel,
     bigram_overlaps,
-    decision_features,
     load_fitted,
     scoped_mismatches,
 )
@@ -366,20 +365,3 @@ def test_runner_ratio_is_chosen_on_held_out_probabilities() -> None:
     # when the runner-up never answers, no ratio below 1 pays
     flat = [Sample(np.zeros(1), float(i % 3 == 0), 1.0, 0, i // 3, "a.txt") for i in range(30)]
     assert choose_runner_ratio(flat, [0.8, 0.72, 0.4] * 10, cost=0.15)[0] == 1.0
-
-
-def test_other_title_names_words_only_another_documents_title_uses() -> None:
-    """天津港保税区 asked, a 徐汇 measure quoted: the place is in another document's title and nowhere in the
-    cited one, so its weight counts; a word no title uses (落户奖励 missing) does not."""
-    from assistant.question import QuestionAnalysis, TermWeights
-
-    tw = TermWeights({"天津港保税区": 3.0, "外资企业": 2.0, "落户奖励": 1.0},
-                     {t: frozenset({t}) for t in ("天津港保税区", "外资企业", "落户奖励")})
-    titles = "徐汇区关于支持生成式人工智能发展的若干措施\n天津港保税区关于促进外资企业发展的若干措施"
-    args = (QuestionAnalysis("问"), tw, [], RULES.answer.qualifiers, "徐汇区若干措施\n给予落户奖励", "给予落户奖励",
-            0.9, 0.1, None, 1.0, 0.9, True, "")
-    f = decision_features(*args, document="徐汇区……给予落户奖励。", titles=titles)
-    assert f["other_title"] == 5.0 / 6.0  # 天津港保税区 and 外资企业: in the other title, not in the cited document
-    f = decision_features(*args, document="徐汇区……天津港保税区的外资企业……给予落户奖励。", titles=titles)
-    assert f["other_title"] == 0.0  # the cited document names them itself
-    assert "other_title" not in decision_features(*args, document="徐汇区")  # no titles given: no feature
