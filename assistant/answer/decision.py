@@ -60,7 +60,7 @@ def decide(ctx: AnswerContext, draft: Draft) -> Decision:
     f = decision_features(
         ctx.analysis, ctx.weights, ctx.qualifiers, qrules, evidence, quote, p_best, p_second, dense_best,
         gate.coverage if gate else 0.0, gate.top_dense if gate else 0.0, bool(gate and gate.passed),
-        gate.reason if gate else "", ctx.content_terms, docs, slots, ctx.titles,
+        gate.reason if gate else "", ctx.content_terms, docs, slots,
     )
     p = fitted.decision.prob(f)
     required = ctx.rules.answer.decision.required_types

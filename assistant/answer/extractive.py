@@ -92,8 +92,6 @@ class ExtractiveAnswerer:
         self.by_source: dict[str, list[Chunk]] = {}  # strategies look chunks up by document: group them once
         for c in sorted(snapshot.chunks.values(), key=lambda c: (c.source, c.ordinal)):
             self.by_source.setdefault(c.source, []).append(c)
-        # every document's title, one a line: a question naming another document (decision feature other_title)
-        self.titles = "\n".join(d.meta.title for d in snapshot.documents.values())
 
     # ---- public -------------------------------------------------------------------------------------
     def answer(self, question: str, retrieval: Retrieval, documents: dict[str, Document]) -> Answer:
@@ -163,7 +161,7 @@ class ExtractiveAnswerer:
             documents=documents, chunks=self.snapshot.chunks, lexical=self.lexical, synonyms=self.synonyms,
             rules=self.rules, settings=self.settings, embed=self.embed, fitted=self.fitted,
             sentence_index=self.snapshot.sentences, gate=retrieval.gate, query_vector=retrieval.query_vector,
-            by_source=self.by_source, titles=self.titles,
+            by_source=self.by_source,
         )
 
     def _finish(

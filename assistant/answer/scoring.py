@@ -47,7 +47,7 @@ SENTENCE_FEATURES = (
 DECISION_FEATURES = (
     "p_best", "margin", "ev_cover", "doc_cover", "missing_max", "missing_share", "content_missing",
     "content_missing_max", "dense_best", "top_dense", "gate_coverage", "gate_pass", "gate_place", "gate_type",
-    "type_match", "qual_sibling", "qual_missing", "other_title",
+    "type_match", "qual_sibling", "qual_missing",
 )
 
 
@@ -244,7 +244,6 @@ def decision_features(
     content: frozenset[str] = frozenset(),
     document: str = "",
     document_slots: tuple[str, ...] = (),
-    titles: str = "",
 ) -> dict[str, float]:
     found = tw.found(evidence)
     missing = [t for t in tw.weights if t not in found]
@@ -262,11 +261,6 @@ def decision_features(
         "gate_type": float(gate_reason == "answer_type"),
         "doc_cover": tw.cover(document) if document else 0.0,
     }
-    if titles and document:
-        # the question's words that the cited documents never use but another document's title does: the
-        # question names another policy (天津港保税区 asked, a 徐汇 measure quoted)
-        in_docs = tw.found(f"{evidence}\n{document}")
-        f["other_title"] = sum(tw.weights[t] for t in tw.found(titles) - in_docs) / total
     content_total = sum(tw.weights[t] for t in content)
     if content_total:
         content_missing = [tw.weights[t] for t in content if t not in found]

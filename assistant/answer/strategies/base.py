@@ -76,7 +76,6 @@ class AnswerContext:
     gate: Gate | None = None  # the retrieval gate's verdict (a feature of the fitted decision)
     query_vector: np.ndarray | None = None  # from retrieval when it embedded the query; else computed on demand
     by_source: dict[str, list[Chunk]] | None = None  # the snapshot's chunks per document, in order (grouped once)
-    titles: str = ""  # every document's title, one a line (the decision's other_title feature)
 
     def chunks_of(self, source: str) -> list[Chunk]:
         """The chunks of one document in document order (without a full scan when the answerer grouped them)."""
