@@ -78,7 +78,7 @@ class FittedScoring(BaseModel):
     decision: LinearModel
     threshold: float = Field(ge=0.0, le=1.0)  # answer when the decision model's p ≥ this
     neighbour_ratio: float = Field(default=0.6, ge=0.0, le=1.0)  # a neighbour joins the quote at p ≥ ratio·p_best
-    # Close runners-up from anywhere in the top passages join the answer, each cited, at p ≥ ratio·p_best (at
+    # Close runners-up from the best sentence's document join the answer, each cited, at p ≥ ratio·p_best (at
     # most ``runner_max``): when the model cannot tell which of two sentences answers, show both rather than
     # guess. Fitted (``fit.choose_runner_ratio``); 1.0 leaves only exact ties.
     runner_ratio: float = Field(default=1.0, ge=0.0, le=1.0)

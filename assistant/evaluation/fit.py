@@ -26,7 +26,6 @@ Only tune questions may be used here: the test split (``dev-test``) is never fit
 from __future__ import annotations
 
 import hashlib
-import itertools
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -50,7 +49,6 @@ from assistant.evaluation.metrics import fact_present
 from assistant.service import Assistant
 
 _WS = re.compile(r"\s+")
-_GROUPS = itertools.count()  # question ids of sentence samples (unique within a process)
 
 # What one more quoted sentence costs, in answered questions: a runner-up joins the answer when the ratio that
 # lets it in finds the answer for at least this share of the questions it lengthens (``choose_runner_ratio``).
@@ -80,7 +78,7 @@ class Sample:
     y: float
     w: float
     fold: int = -1  # the cross-fitting fold of its question (-1: in every training fold)
-    group: int = -1  # which question it is a candidate sentence of (sentence samples)
+    group: str = ""  # which question it is a candidate sentence of: "<set>/<id>" (sentence samples)
     source: str = ""  # the document the candidate sentence is from (sentence samples)
 
 
@@ -153,7 +151,8 @@ def _answerer(bot: Assistant, fitted: FittedScoring | None) -> ExtractiveAnswere
                               fitted=fitted or False)
 
 
-def sentence_samples(bot: Assistant, rows: list[FitQuestion], top: int, fold: Callable[[FitQuestion], int]) -> list[Sample]:
+def sentence_samples(bot: Assistant, rows: list[FitQuestion], top: int, fold: Callable[[FitQuestion], int],
+                     name: str = "") -> list[Sample]:
     answerer = _answerer(bot, None)
     samples: list[Sample] = []
     for row, ctx in _contexts(bot, [r for r in rows if r.answerable], answerer):
@@ -163,7 +162,7 @@ def sentence_samples(bot: Assistant, rows: list[FitQuestion], top: int, fold: Ca
             continue  # the answer is not in the top passages: nothing to learn about sentences here
         w = 1.0 / len(cands)
         k = fold(row)
-        g = next(_GROUPS)
+        g = f"{name}/{row.id}"
         samples += [Sample(_vector(f, SENTENCE_FEATURES), float(y), w, k, g, h.chunk.source)
                     for (_, h, _, f), y in zip(cands, labels, strict=True)]
     return samples
@@ -196,7 +195,7 @@ def choose_runner_ratio(samples: list[Sample], probs: list[float], most: int = 2
     a question is found when its best sentence or a runner-up (same document, p ≥ ratio·p_best, at most ``most``) holds a key
     fact; the ratio maximises found − ``cost`` × added sentences (of equally good ratios the highest: fewer
     sentences)."""
-    by_q: dict[int, list[tuple[float, float, str]]] = {}
+    by_q: dict[str, list[tuple[float, float, str]]] = {}
     for s, p in zip(samples, probs, strict=True):
         by_q.setdefault(s.group, []).append((p, s.y, s.source))
     ranked = [sorted(v, key=lambda t: -t[0]) for v in by_q.values()]
@@ -252,10 +251,10 @@ def fit(
     samples: list[Sample] = []
     for name, bot, rows in sets:
         say(f"句子特征：{name}（{len(rows)} 个问题）")
-        samples += sentence_samples(bot, rows, top_passages, lambda r, n=name: fold_of(n, r, folds))
+        samples += sentence_samples(bot, rows, top_passages, lambda r, n=name: fold_of(n, r, folds), name)
     for name, bot, rows in sentence_only or []:
         say(f"句子特征：{name}（{len(rows)} 个问题，只用于句子模型）")
-        samples += sentence_samples(bot, rows, top_passages, lambda _r: -1)
+        samples += sentence_samples(bot, rows, top_passages, lambda _r: -1, name)
     sentence = fit_logistic(samples, SENTENCE_FEATURES, l2)
     drows: list[DecisionRow] = []
     held_out_models = [fit_logistic([x for x in samples if x.fold != k], SENTENCE_FEATURES, l2) for k in range(folds)]

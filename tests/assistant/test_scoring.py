@@ -357,11 +357,11 @@ def test_runner_ratio_is_chosen_on_held_out_probabilities() -> None:
     for g in range(10):
         answer_second = g < 6
         for p, y in ((0.8, not answer_second), (0.72, answer_second), (0.4, False)):
-            samples.append(Sample(np.zeros(1), float(y), 1.0, 0, g, "a.txt"))
+            samples.append(Sample(np.zeros(1), float(y), 1.0, 0, f"q{g}", "a.txt"))
             probs.append(p)
     ratio, metrics = choose_runner_ratio(samples, probs, cost=0.15)
     assert 0.5 < ratio <= 0.9
     assert metrics["runner_found"] == 1.0 and metrics["runner_added_per_answer"] == 1.0
     # when the runner-up never answers, no ratio below 1 pays
-    flat = [Sample(np.zeros(1), float(i % 3 == 0), 1.0, 0, i // 3, "a.txt") for i in range(30)]
+    flat = [Sample(np.zeros(1), float(i % 3 == 0), 1.0, 0, f"q{i // 3}", "a.txt") for i in range(30)]
     assert choose_runner_ratio(flat, [0.8, 0.72, 0.4] * 10, cost=0.15)[0] == 1.0

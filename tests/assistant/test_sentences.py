@@ -39,4 +39,4 @@ def test_spans_are_verbatim_slices_covering_every_character(text: str) -> None:
     # every character but whitespace is in a span (a sentence end standing alone, "；", is not a sentence)
     kept = [c for c in "".join(sp.text for sp in spans) if not c.isspace() and c not in "。；"]
     assert kept == [c for c in text if not c.isspace() and c not in "。；"]
-    assert all(a.end <= b.start for a, b in zip(spans, spans[1:]))
+    assert all(a.end <= b.start for a, b in zip(spans, spans[1:], strict=False))
