@@ -172,7 +172,7 @@ class Generator:
         if "|" in para or len(parts) < 2 or not para.endswith("。"):
             return para
         # what stood between two sentences (nothing, or the whitespace gap they were split at) stays there
-        gaps = [para[a.end : b.start] for a, b in zip(spans, spans[1:])] + [""]
+        gaps = [para[a.end : b.start] for a, b in zip(spans, spans[1:], strict=False)] + [""]
         if rng.random() < 0.5:
             parts[rng.randrange(len(parts))] = rng.choice(self.pool.sentences)
         if rng.random() < 0.25:
