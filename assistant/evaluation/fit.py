@@ -16,8 +16,9 @@ Procedure (deterministic; the same questions and index give the same file):
    answerable.
    Answerable questions whose draft misses a key fact weigh half (answering them is less right than answering
    a correct draft); near-miss unanswerables weigh 1.5 (a confident wrong figure is the worst outcome).
-4. Fit the decision model the same way, more strongly regularised (a few hundred questions, a few dozen of them
-   unanswerable: weak shrinkage lets the weights swing with every added question); choose the threshold on its probability that maximises
+4. Fit the decision model the same way, its L2 strength chosen by cross-validation over the same document folds
+   (least held-out log-loss on a grid, ``choose_l2``: a few hundred questions, a few dozen of them unanswerable,
+   so weak shrinkage would let the weights swing with every added question); choose the threshold on its probability that maximises
    (answered share of answerable) + (refused share of unanswerable), ties to the lower threshold.
 
 Only tune questions may be used here: the test split (``dev-test``) is never fitted on (eval/README.md).
@@ -174,6 +175,7 @@ class DecisionRow:
     answerable: bool
     near_miss: bool
     correct: bool  # the draft holds every key fact
+    fold: int = -1  # the cross-fitting fold of its question
 
 
 def decision_rows(bot: Assistant, rows: list[FitQuestion], fitted: FittedScoring) -> list[DecisionRow]:
@@ -187,6 +189,34 @@ def decision_rows(bot: Assistant, rows: list[FitQuestion], fitted: FittedScoring
         correct = row.answerable and holds_all(drafted[1].text, row.key_facts)
         out.append(DecisionRow(_vector(decision.features, DECISION_FEATURES), row.answerable, row.near_miss, correct))
     return out
+
+
+DECISION_L2_GRID = (1.0, 3.0, 10.0, 30.0, 100.0)
+
+
+def choose_l2(samples: list[Sample], names: tuple[str, ...], folds: int,
+              grid: tuple[float, ...] = DECISION_L2_GRID) -> tuple[float, dict[str, float]]:
+    """The L2 strength of a small model, by cross-validation over the samples' folds (by document): the one
+    with the least weighted held-out log-loss; of equally good ones the strongest (fewer rows, more shrinkage)."""
+    best_l2, best_loss = grid[-1], float("inf")
+    losses: dict[str, float] = {}
+    for l2 in sorted(grid, reverse=True):
+        loss = weight = 0.0
+        for k in range(folds):
+            train = [s for s in samples if s.fold != k]
+            test = [s for s in samples if s.fold == k]
+            if not train or not test:
+                continue
+            model = fit_logistic(train, names, l2)
+            for s in test:
+                p = min(max(model.prob(dict(zip(names, s.x, strict=True))), 1e-6), 1 - 1e-6)
+                loss -= s.w * (s.y * np.log(p) + (1 - s.y) * np.log(1 - p))
+                weight += s.w
+        mean = loss / weight if weight else float("inf")
+        losses[f"cv_logloss_l2_{l2:g}"] = round(mean, 4)
+        if mean < best_loss - 1e-4:
+            best_l2, best_loss = l2, mean
+    return best_l2, losses
 
 
 def choose_runner_ratio(samples: list[Sample], probs: list[float], most: int = 2,
@@ -238,7 +268,7 @@ def fit(
     top_passages: int = 5,
     neighbour_ratio: float = 0.6,
     l2: float = 1.0,
-    decision_l2: float = 10.0,
+    decision_l2: float | None = None,
     folds: int = 5,
     say: Callable[[str], None] = lambda _m: None,
 ) -> FittedScoring:
@@ -269,9 +299,16 @@ def fit(
         )
         for name, bot, rows in sets:
             say(f"作答判定特征：{name}（第 {k + 1}/{folds} 折）")
-            drows += decision_rows(bot, [r for r in rows if fold_of(name, r, folds) == k], provisional)
-    weighted = [Sample(r.x, float(r.answerable), (1.0 if r.correct else 0.5) if r.answerable else (1.5 if r.near_miss else 1.0))
-                for r in drows]
+            for r in decision_rows(bot, [r for r in rows if fold_of(name, r, folds) == k], provisional):
+                r.fold = k
+                drows.append(r)
+    weighted = [Sample(r.x, float(r.answerable), (1.0 if r.correct else 0.5) if r.answerable else (1.5 if r.near_miss else 1.0),
+                       r.fold) for r in drows]
+    if decision_l2 is None:
+        decision_l2, l2_metrics = choose_l2(weighted, DECISION_FEATURES, folds)
+        metrics_l2 = {"decision_l2": decision_l2, **l2_metrics}
+    else:
+        metrics_l2 = {"decision_l2": decision_l2}
     decision = fit_logistic(weighted, DECISION_FEATURES, decision_l2)
     threshold, metrics = choose_threshold(decision, drows)
     return FittedScoring(
@@ -281,7 +318,8 @@ def fit(
         fitted_on=[f"{name}: {len(rows)} questions" for name, _, rows in sets]
         + [f"{name}: {len(rows)} questions (sentence model only)" for name, _, rows in sentence_only or []],
         metrics={"sentence_samples": len(samples), "sentence_positives": int(sum(s.y for s in samples)),
-                 "decision_rows": len(drows), "fitted": datetime.now().date().isoformat(), **metrics, **runner_metrics},
+                 "decision_rows": len(drows), "fitted": datetime.now().date().isoformat(), **metrics, **runner_metrics,
+                 **metrics_l2},
     )
 
 

@@ -30,6 +30,7 @@ from assistant.errors import ConfigError
 from assistant.evaluation.fit import (
     FitQuestion,
     Sample,
+    choose_l2,
     choose_runner_ratio,
     fit_logistic,
     fold_of,
@@ -365,3 +366,16 @@ def test_runner_ratio_is_chosen_on_held_out_probabilities() -> None:
     # when the runner-up never answers, no ratio below 1 pays
     flat = [Sample(np.zeros(1), float(i % 3 == 0), 1.0, 0, f"q{i // 3}", "a.txt") for i in range(30)]
     assert choose_runner_ratio(flat, [0.8, 0.72, 0.4] * 10, cost=0.15)[0] == 1.0
+
+
+def test_decision_l2_is_chosen_by_cross_validation() -> None:
+    """A clear signal in plenty of rows wants little shrinkage; pure noise wants the most (ties: strongest)."""
+    rng = np.random.default_rng(1)
+    signal = []
+    for i in range(300):
+        x = rng.normal()
+        signal.append(Sample(np.array([x, rng.normal()]), float(3 * x + 0.3 * rng.normal() > 0), 1.0, i % 5))
+    l2, losses = choose_l2(signal, ("a", "b"), 5)
+    assert l2 <= 3.0 and losses["cv_logloss_l2_1"] < losses["cv_logloss_l2_100"]
+    noise = [Sample(np.array([rng.normal(), rng.normal()]), float(rng.random() < 0.5), 1.0, i % 5) for i in range(300)]
+    assert choose_l2(noise, ("a", "b"), 5)[0] == 100.0
