@@ -126,6 +126,14 @@ def straddling_word(term: str, question: str, lexical: LexicalIndex) -> str | No
     return None
 
 
+def corpus_word_for(term: str, question: str, lexical: LexicalIndex) -> str | None:
+    """The corpus word a two-character jieba fragment was cut from (``straddling_word``), for a fragment the
+    corpus never uses and the dictionary does not know; None for any other term."""
+    if len(term) != 2 or term.isascii() or in_dictionary(term) or lexical.doc_freq(term) > 0:
+        return None
+    return straddling_word(term, question, lexical)
+
+
 def weigh(
     qa: QuestionAnalysis, lexical: LexicalIndex, synonyms: dict[str, frozenset[str]], rules: Rules | None = None
 ) -> TermWeights:
@@ -139,8 +147,8 @@ def weigh(
     for term in qa.terms:
         group = variants(term, synonyms)
         unused = len(group) == 1 and lexical.doc_freq(term) == 0
-        if unused and len(term) == 2 and not term.isascii() and not in_dictionary(term):
-            whole = straddling_word(term, qa.text, lexical)
+        if unused:
+            whole = corpus_word_for(term, qa.text, lexical)
             if whole is not None:  # '征求意见稿里' cut as 征求意见 / 稿里: the corpus's word is 征求意见稿
                 term, group, unused = whole, variants(whole, synonyms), False
         w = lexical.idf(term)

@@ -12,7 +12,7 @@ from assistant.answer.text import sentences
 from assistant.index.lexical import known_word
 from assistant.index.sentences import unit
 from assistant.index.snapshot import Snapshot
-from assistant.question import QuestionAnalysis, TermWeights, analyse, is_phrasing, weigh
+from assistant.question import QuestionAnalysis, TermWeights, analyse, corpus_word_for, is_phrasing, weigh
 from assistant.rules import Rules, load_rules
 from assistant.settings import Settings
 from assistant.synonyms import load_synonyms, variants
@@ -188,8 +188,9 @@ class HybridRetriever:
         texts = [h.chunk.lexical_text().lower() for h in hits[: g.top_passages]]
         union = "\n".join(texts)
         coverage = tw.cover(union)
-        missing = [
+        missing = [  # words no document uses — not a jieba fragment of one (征求意见稿里 → 稿里)
             t for t in qa.terms if lex.doc_freq(t) == 0 and not is_phrasing(t, rules) and not tw.found(t) & tw.found(union)
+            and corpus_word_for(t, qa.text, lex) is None
         ][: g.missing_terms_max]
         per_hit = [tw.cover(t) for t in texts]
         best = max(per_hit)

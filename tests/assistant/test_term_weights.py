@@ -37,3 +37,36 @@ def test_dictionary_words_the_corpus_lacks_keep_their_full_weight(lexical: Lexic
 
 def test_nothing_to_straddle_means_no_rewrite(lexical: LexicalIndex) -> None:
     assert straddling_word("房补", "企业的房补有多少？", lexical) is None
+
+
+def test_a_fragment_is_not_named_as_a_word_no_document_uses(lexical: LexicalIndex) -> None:
+    """The refusal's 文件未提及 list shows words no document uses: 稿里 (a cut of 征求意见稿) is not one of them,
+    国家级 is."""
+    from assistant.question import corpus_word_for
+
+    question = "保税区那份征求意见稿里，国家级厂房的场地租金最高支持多少比例？"
+    assert corpus_word_for("稿里", question, lexical) == "征求意见稿"
+    assert corpus_word_for("国家级", question, lexical) is None  # a dictionary word, not a fragment
+    assert corpus_word_for("租金", question, lexical) is None  # the corpus uses it
+
+
+def test_the_gate_lists_no_fragment_as_missing(tmp_path) -> None:  # noqa: ANN001
+    from types import SimpleNamespace
+
+    from assistant.retrieve import HybridRetriever
+    from assistant.rules import load_rules
+    from assistant.settings import Settings
+    from assistant.types import Hit
+    from tests.fixtures.answering import TinyCorpus
+
+    corpus = TinyCorpus.build()
+    lex = LexicalIndex.build([f"c{i}" for i in range(len(TEXTS))], TEXTS)
+    snapshot = SimpleNamespace(lexical=lex, chunks=corpus.chunks)
+    retriever = HybridRetriever.__new__(HybridRetriever)
+    retriever.snapshot, retriever.rules, retriever.settings = snapshot, load_rules(), Settings(data_dir=tmp_path)
+    question = "保税区那份征求意见稿里，国家级厂房的场地租金最高支持多少比例？"
+    qa = analyse(question)
+    tw = weigh(qa, lex, {})
+    hit = Hit(chunk=next(iter(corpus.chunks.values())), score=1.0)
+    gate = retriever.gate(qa, tw, [hit], [])
+    assert "稿里" not in gate.missing_terms and "国家级" in gate.missing_terms
