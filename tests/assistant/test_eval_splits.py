@@ -13,7 +13,7 @@ from tests.conftest import CORPUS, make_settings
 
 def test_shipped_splits_file_names_every_split() -> None:
     splits = load_splits(DEFAULT_SPLITS)
-    assert list(splits) == ["gold", "heldout", "holdout2", "dev-tune", "dev-test"]
+    assert list(splits) == ["gold", "heldout", "holdout2", "dev-tune", "dev-tune2", "dev-test"]
     assert splits["gold"].thresholds == "eval/thresholds.toml" and splits["gold"].match
     assert splits["dev-test"].thresholds == "eval/thresholds-dev-test.toml"
     assert splits["dev-tune"].thresholds == ""  # tuning split: no gate
@@ -24,6 +24,9 @@ def test_shipped_splits_file_names_every_split() -> None:
         assert splits[name].corpus == [f"eval/corpus_dev/{name[4:]}/docs", "corpus"]
         assert splits[name].gold == [f"eval/corpus_dev/{name[4:]}/questions-*.jsonl"]
         assert splits[name].description
+    # the second tune-side batch: its own documents plus the tune documents its questions T4 are about
+    assert splits["dev-tune2"].corpus == ["eval/corpus_dev/tune2/docs", "eval/corpus_dev/tune/docs", "corpus"]
+    assert splits["dev-tune2"].thresholds == "" and splits["dev-tune2"].missing() is None
 
 
 def test_dev_test_is_gated_on_the_issue_metrics() -> None:
