@@ -5,27 +5,44 @@ title, source, 文号, date, issuer and of its section path, plus its own pydant
 
 ``ChunkCompactor`` makes chunks of one load share them: one string per distinct value, and one fields-set for the
 chunks that have every field set (all chunks read from a generation file). Sharing that set changes nothing:
-assigning a field or ``model_copy(update=…)`` adds a name the set already holds.
+assigning a field or ``model_copy(update=…)`` adds a name the set already holds. ``FieldsSets`` does the latter for
+any model (the matching catalogue's measures: a 21-name set is 2.2 KB each).
 """
 
 from __future__ import annotations
 
+from pydantic import BaseModel
+
 from assistant.types import Chunk
 
 SHARED_FIELDS = ("source", "title", "doc_number", "date", "issuer", "section", "heading", "simplified")
-ALL_FIELDS = frozenset(Chunk.model_fields)
+
+
+class FieldsSets:
+    """One shared fields-set per model class, for the instances that have every field set."""
+
+    def __init__(self) -> None:
+        self._sets: dict[type[BaseModel], tuple[frozenset[str], set[str]]] = {}
+
+    def share(self, model: BaseModel) -> None:
+        cls = type(model)
+        if cls not in self._sets:
+            names = frozenset(cls.model_fields)
+            self._sets[cls] = (names, set(names))
+        names, shared = self._sets[cls]
+        if model.__pydantic_fields_set__ == names:
+            object.__setattr__(model, "__pydantic_fields_set__", shared)
 
 
 class ChunkCompactor:
     def __init__(self) -> None:
         self._strings: dict[str, str] = {}
-        self._all_set: set[str] = set(ALL_FIELDS)
+        self._fields_sets = FieldsSets()
 
     def __call__(self, chunk: Chunk) -> Chunk:
         values = chunk.__dict__
         for name in SHARED_FIELDS:
             value = values[name]
             values[name] = self._strings.setdefault(value, value)
-        if chunk.__pydantic_fields_set__ == ALL_FIELDS:
-            object.__setattr__(chunk, "__pydantic_fields_set__", self._all_set)
+        self._fields_sets.share(chunk)
         return chunk

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
+from assistant.index.compact import FieldsSets
 from assistant.index.snapshot import GENERATIONS
 from assistant.ingest.chunking import FOOTER_SECTION, HEADER_SECTION, PATH_SEP
 from assistant.ingest.headings import numbering
@@ -392,9 +393,14 @@ def _read_saved(path: Path, documents: dict[str, Document], generation: str, fin
     header = catalogue_file.read_header(path)
     if not _current(header, generation, fingerprint, llm):
         return None
+    sets = FieldsSets()  # measures read from the file have every field set: one shared set (2.9 KB less each)
+    measures: list[Measure] = []
     try:
-        rows = catalogue_file.read_measures(path, documents)
-        measures = [Measure.model_validate(row) for row in rows]
+        for row in catalogue_file.read_measures(path, documents):
+            m = Measure.model_validate(row)
+            sets.share(m)
+            sets.share(m.targets)
+            measures.append(m)
     except (OSError, ValueError) as exc:
         log.warning("the measures catalogue %s is unreadable (%s); rebuilding it", path, exc)
         return None

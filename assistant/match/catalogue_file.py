@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -55,11 +56,10 @@ def read_header(path: Path) -> CatalogueHeader | None:
     return header if header.format == FORMAT else None
 
 
-def read_measures(path: Path, documents: dict[str, Document]) -> list[dict[str, Any]]:
-    """The measures as plain dicts with their ``text`` restored from ``documents`` and recurring strings shared.
-    ``ValueError`` when a line is malformed or names a document the generation lacks."""
+def read_measures(path: Path, documents: dict[str, Document]) -> Iterator[dict[str, Any]]:
+    """The measures, one at a time, as plain dicts with their ``text`` restored from ``documents`` and recurring
+    strings shared. ``ValueError`` when a line is malformed or names a document the generation lacks."""
     shared: dict[str, str] = {}
-    out: list[dict[str, Any]] = []
     with open(path, encoding="utf-8") as fh:
         fh.readline()  # the header
         for n, line in enumerate(fh, 2):
@@ -68,8 +68,7 @@ def read_measures(path: Path, documents: dict[str, Document]) -> list[dict[str, 
             if doc is None:
                 raise ValueError(f"{path}:{n}: measure of {row.get('source')!r}, a document this generation lacks")
             row["text"] = doc.text[row["start"] : row["end"]]
-            out.append(row)
-    return out
+            yield row
 
 
 def _share(value: Any, shared: dict[str, str]) -> Any:

@@ -48,6 +48,9 @@ def test_ingest_saves_the_catalogue_and_the_server_reads_it_on_first_use_only(
     fresh = build_catalogue(snap.documents, [snap.chunks[c] for c in snap.order], load_taxonomy(settings), snap.generation)
     assert [m.model_dump() for m in loaded.measures] == [m.model_dump() for m in fresh.measures]
     assert all(m.text == snap.documents[m.source].text[m.start : m.end] for m in loaded.measures)
+    first, second = loaded.measures[:2]
+    assert first.__pydantic_fields_set__ is second.__pydantic_fields_set__, "one shared fields-set"
+    assert first.doc_title is second.doc_title or first.source != second.source, "recurring strings shared"
 
 
 def test_a_catalogue_saved_for_another_taxonomy_is_rebuilt_at_the_next_ingest_and_when_read(
