@@ -8,6 +8,7 @@ embedding cache like the chunks' (no text is embedded twice) and are stored with
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +29,7 @@ class SentenceIndex:
     Held compactly (a server holds ~300k rows at 100k chunks; as tuples they took ~80 MB): the offsets in two
     int32 arrays, and per chunk the ``range`` of its rows (a chunk's sentences are consecutive rows)."""
 
-    def __init__(self, rows: list[tuple[str, int, int]], vectors: np.ndarray) -> None:
+    def __init__(self, rows: list[tuple[str, int, int]], vectors: np.ndarray | RowFile) -> None:
         self.vectors = vectors  # float32, shape (len(rows), dim), L2-normalised
         number: dict[str, int] = {}
         chunk_no = np.asarray([number.setdefault(r[0], len(number)) for r in rows], dtype=np.int32)
@@ -82,9 +83,9 @@ class SentenceIndex:
         """None for a generation built before sentence vectors existed (the answerer then scores lexically)."""
         if not (path / ROWS).exists():
             return None
-        # Memory-mapped: a question reads the sentences of its few retrieved chunks, so only those pages are
-        # resident (100k chunks have ~500k sentence vectors, 0.8 GB if read whole).
-        vectors = np.load(path / VECTORS, mmap_mode="r")
+        # Read on demand: a question reads the sentences of its few retrieved chunks (100k chunks have ~300k
+        # sentence vectors, 0.4 GB if read whole; memory-mapped, every page a question touched stayed resident).
+        vectors = RowFile(path / VECTORS)
         if not (path / SPANS).exists():  # a generation from before the compact rows
             return cls([tuple(r) for r in json.loads((path / ROWS).read_text(encoding="utf-8"))], vectors)
         ids = json.loads((path / CHUNK_IDS).read_text(encoding="utf-8"))
@@ -100,6 +101,43 @@ class SentenceIndex:
             return {}
         sims = self.vectors[list(idx)] @ query
         return {(int(self._starts[i]), int(self._ends[i])): float(s) for i, s in zip(idx, sims, strict=True)}
+
+
+class RowFile:
+    """Rows of a 2-d ``.npy`` file read on demand with ``os.pread`` (thread-safe, nothing mapped): ``rows[list]``
+    gives the same array as ``np.load(path)[list]``; ``size`` and ``shape`` as the array's."""
+
+    def __init__(self, path: Path) -> None:
+        self._file = open(path, "rb", buffering=0)  # noqa: SIM115 - open as long as the index is
+        version = np.lib.format.read_magic(self._file)
+        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, fortran, dtype = read_header(self._file)
+        if fortran or len(shape) != 2:
+            raise ValueError(f"{path}: expected a C-ordered 2-d array, found shape {shape}")
+        self.shape: tuple[int, int] = shape
+        self.size = shape[0] * shape[1]
+        self.dtype = np.dtype(dtype)
+        self._offset = self._file.tell()
+        self._row_bytes = shape[1] * self.dtype.itemsize
+
+    def __getitem__(self, rows: list[int]) -> np.ndarray:
+        out = np.empty((len(rows), self.shape[1]), dtype=self.dtype)
+        if not out.size:
+            return out
+        fd, view = self._file.fileno(), memoryview(out).cast("B")
+        i = 0
+        while i < len(rows):  # one read per run of consecutive rows (a chunk's sentences are one run)
+            j = i + 1
+            while j < len(rows) and rows[j] == rows[j - 1] + 1:
+                j += 1
+            if rows[i] < 0 or rows[j - 1] >= self.shape[0]:
+                raise IndexError(f"rows {rows[i]}..{rows[j - 1]} outside 0..{self.shape[0] - 1}")
+            want = (j - i) * self._row_bytes
+            got = os.preadv(fd, [view[i * self._row_bytes : j * self._row_bytes]], self._offset + rows[i] * self._row_bytes)
+            if got != want:
+                raise OSError(f"{self._file.name}: short read ({got} of {want} bytes)")
+            i = j
+        return out
 
 
 def _normalise(m: np.ndarray) -> np.ndarray:

@@ -46,3 +46,19 @@ def test_an_empty_index_saves_and_loads(tmp_path: Path) -> None:
     SentenceIndex([], np.zeros((0, 8), dtype=np.float32)).save(tmp_path)
     loaded = SentenceIndex.load(tmp_path)
     assert loaded is not None and loaded.rows() == [] and loaded.similarities(np.ones(8, dtype=np.float32), "x") == {}
+
+
+def test_row_file_reads_the_rows_np_load_would_without_mapping_the_file(tmp_path: Path) -> None:
+    import pytest
+
+    from assistant.index.sentences import RowFile
+
+    m = np.random.default_rng(5).normal(size=(7, 4)).astype(np.float32)
+    np.save(tmp_path / "v.npy", m)
+    rows = RowFile(tmp_path / "v.npy")
+    assert rows.shape == (7, 4) and rows.size == 28
+    for pick in ([0], [2, 3, 4], [6, 1, 2], [], list(range(7))):
+        got = rows[pick]
+        assert got.dtype == m.dtype and got.shape == (len(pick), 4) and np.array_equal(got, m[pick])
+    with pytest.raises(IndexError):
+        rows[[5, 6, 7]]
