@@ -64,10 +64,15 @@ def read_measures(path: Path, documents: dict[str, Document]) -> Iterator[dict[s
         fh.readline()  # the header
         for n, line in enumerate(fh, 2):
             row = _share(json.loads(line), shared)
+            if not isinstance(row, dict):
+                raise ValueError(f"{path}:{n}: not a measure object")
             doc = documents.get(row.get("source", ""))
             if doc is None:
                 raise ValueError(f"{path}:{n}: measure of {row.get('source')!r}, a document this generation lacks")
-            row["text"] = doc.text[row["start"] : row["end"]]
+            try:
+                row["text"] = doc.text[row["start"] : row["end"]]
+            except (KeyError, TypeError) as exc:
+                raise ValueError(f"{path}:{n}: no valid start/end offsets ({exc})") from exc
             yield row
 
 

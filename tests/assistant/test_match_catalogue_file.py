@@ -80,3 +80,15 @@ def test_an_invalid_taxonomy_does_not_fail_the_ingest(tmp_path: Path, shared_emb
     report = run_ingest(settings, embeddings=shared_embeddings)
     assert report.changed and report.chunks > 0
     assert report.measures is None and "taxonomy" in report.measures_error.lower()
+
+
+@pytest.mark.parametrize("damage", ["[1, 2]", '{"source": "nope.md", "start": 0, "end": 3}', "{not json", '{"source": "SRC"}'])
+def test_a_damaged_catalogue_file_is_rebuilt_on_first_use(ingested, shared_embeddings, damage: str) -> None:
+    settings, report = ingested
+    saved = settings.data_dir / GENERATIONS / report.generation / CACHE_FILE
+    lines = saved.read_text(encoding="utf-8").splitlines()
+    source = json.loads(lines[1])["source"]
+    saved.write_text("\n".join([*lines[:2], damage.replace("SRC", source), *lines[3:]]) + "\n", encoding="utf-8")
+    bot = Assistant(settings, embeddings=shared_embeddings)
+    assert len(get_catalogue(bot).measures) == 26
+    assert saved.read_text(encoding="utf-8").splitlines() == lines, "rebuilt and saved again"
