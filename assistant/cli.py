@@ -57,21 +57,15 @@ def ingest(
         report = run_ingest(settings, progress=not as_json and sys.stderr.isatty(), force=force, wait_s=wait)
     except AssistantError as exc:
         raise fail(exc) from exc
-    measures = 0
-    if report.documents:
-        from assistant.service import Assistant
-
-        try:  # the measures catalogue is built at ingest so the first /v1/match is fast
-            measures = Assistant(settings).build_catalogue()
-        except AssistantError as exc:
-            err.print(f"[yellow]政策措施目录未生成：{exc.message}[/]")
+    if report.measures_error:
+        err.print(f"[yellow]政策措施目录未生成：{escape(report.measures_error)}[/]")
     if as_json:
         print(report.model_dump_json())
     else:
         state = "已更新" if report.changed else "无变化"
         console.print(
             f"[bold green]导入完成[/]（{state}）：{report.documents} 个文件，{report.chunks} 个片段，"
-            f"新向量化 {report.embedded} 个，用时 {report.seconds:.1f} 秒；政策措施 {measures} 条"
+            f"新向量化 {report.embedded} 个，用时 {report.seconds:.1f} 秒；政策措施 {report.measures or 0} 条"
         )
         for label, items in (("新增", report.added), ("更新", report.updated), ("删除", report.removed)):
             if items:

@@ -135,7 +135,7 @@ class Assistant:
         lexical.warm_up()
         self.embeddings.warm_up()
         self.ask("预热：长宁区科技创新政策有哪些？")  # first pass through every stage
-        self.build_catalogue()
+        # not the measures catalogue: ingest saved it with the generation, the first matching request reads it
         self.warmed = True
 
     def build_catalogue(self) -> int:

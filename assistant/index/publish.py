@@ -1,8 +1,8 @@
 """Index distribution: with a Chroma server, every replica serves the same index generation.
 
 A generation is a Chroma collection (vectors) plus files under ``<data_dir>/generations/<gen>/`` (documents,
-chunks, the BM25 index, sentence vectors, manifest). A replica on another machine has another data dir, so with a
-Chroma server (``ASSISTANT_CHROMA_HOST``) ingest also publishes the generation next to its collection:
+chunks, the BM25 index, sentence vectors, the measures catalogue, manifest). A replica on another machine has
+another data dir, so with a Chroma server (``ASSISTANT_CHROMA_HOST``) ingest also publishes the generation next to its collection:
 
 - ``<prefix>-<gen>-files``: the generation's files, zlib-compressed, in pieces of ``PIECE_BYTES``, each piece a
   record whose metadata holds it base64-encoded (metadata, not ``documents``: Chroma full-text-indexes documents,

@@ -8,7 +8,7 @@ embedding cache like the chunks' (no text is embedded twice) and are stored with
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+import os
 from pathlib import Path
 
 import numpy as np
@@ -18,21 +18,44 @@ from assistant.types import Chunk
 from embeddings.base import PolicyEmbeddings
 from embeddings.bulk import embed_in_batches
 
-ROWS = "rows.json"
+ROWS = "rows.json"  # [[chunk_id, start, end], …]: every generation has it (servers of earlier versions read it)
 VECTORS = "vectors.npy"
+SPANS, CHUNK_IDS = "spans.npy", "chunk_ids.json"  # the same rows, compact: read instead of rows.json when present
 
 
-@dataclass
 class SentenceIndex:
-    """Rows ``(chunk_id, start, end)`` (offsets into the chunk text) with one unit vector each."""
+    """Rows ``(chunk_id, start, end)`` (offsets into the chunk text) with one unit vector each.
 
-    rows: list[tuple[str, int, int]]
-    vectors: np.ndarray  # float32, shape (len(rows), dim), L2-normalised
-    _by_chunk: dict[str, list[int]] = field(default_factory=dict, repr=False)
+    Held compactly (a server holds ~300k rows at 100k chunks; as tuples they took ~80 MB): the offsets in two
+    int32 arrays, and per chunk the ``range`` of its rows (a chunk's sentences are consecutive rows)."""
 
-    def __post_init__(self) -> None:
-        for i, (cid, _, _) in enumerate(self.rows):
-            self._by_chunk.setdefault(cid, []).append(i)
+    def __init__(self, rows: list[tuple[str, int, int]], vectors: np.ndarray | RowFile) -> None:
+        self.vectors = vectors  # float32, shape (len(rows), dim), L2-normalised
+        number: dict[str, int] = {}
+        chunk_no = np.asarray([number.setdefault(r[0], len(number)) for r in rows], dtype=np.int32)
+        self._index(list(number), chunk_no, np.asarray([r[1] for r in rows], dtype=np.int32),
+                    np.asarray([r[2] for r in rows], dtype=np.int32))
+
+    def _index(self, ids: list[str], chunk_no: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> None:
+        """Row ``i`` is sentence ``starts[i]:ends[i]`` of chunk ``ids[chunk_no[i]]``."""
+        self._starts, self._ends = starts, ends
+        self._by_chunk: dict[str, range | list[int]] = {}
+        bounds = [0, *(np.flatnonzero(np.diff(chunk_no)) + 1).tolist(), len(chunk_no)] if len(chunk_no) else [0]
+        for lo, hi in zip(bounds, bounds[1:], strict=False):
+            cid = ids[int(chunk_no[lo])]
+            have = self._by_chunk.get(cid)
+            if have is None:
+                self._by_chunk[cid] = range(lo, hi)
+            else:  # not consecutive (never so for an index made by ``build``): the rows listed one by one
+                self._by_chunk[cid] = [*have, *range(lo, hi)]
+
+    def rows(self) -> list[tuple[str, int, int]]:
+        """``(chunk_id, start, end)`` of every row, in row order."""
+        out: list[tuple[str, int, int]] = [("", 0, 0)] * len(self._starts)
+        for cid, idx in self._by_chunk.items():
+            for i in idx:
+                out[i] = (cid, int(self._starts[i]), int(self._ends[i]))
+        return out
 
     @classmethod
     def build(cls, chunks: list[Chunk], embeddings: PolicyEmbeddings, batch: int = 512, progress: bool = False) -> SentenceIndex:
@@ -46,7 +69,13 @@ class SentenceIndex:
 
     def save(self, path: Path) -> None:
         path.mkdir(parents=True, exist_ok=True)
-        (path / ROWS).write_text(json.dumps(self.rows), encoding="utf-8")
+        rows = self.rows()
+        (path / ROWS).write_text(json.dumps(rows), encoding="utf-8")
+        number: dict[str, int] = {}
+        spans = np.asarray([(number.setdefault(cid, len(number)), s, e) for cid, s, e in rows], dtype=np.int32)
+        ids = list(number)
+        (path / CHUNK_IDS).write_text(json.dumps(ids), encoding="utf-8")
+        np.save(path / SPANS, spans.reshape(-1, 3))
         np.save(path / VECTORS, self.vectors)
 
     @classmethod
@@ -54,18 +83,61 @@ class SentenceIndex:
         """None for a generation built before sentence vectors existed (the answerer then scores lexically)."""
         if not (path / ROWS).exists():
             return None
-        rows = [tuple(r) for r in json.loads((path / ROWS).read_text(encoding="utf-8"))]
-        # Memory-mapped: a question reads the sentences of its few retrieved chunks, so only those pages are
-        # resident (100k chunks have ~500k sentence vectors, 0.8 GB if read whole).
-        return cls(rows, np.load(path / VECTORS, mmap_mode="r"))  # type: ignore[arg-type]
+        # Read on demand: a question reads the sentences of its few retrieved chunks (100k chunks have ~300k
+        # sentence vectors, 0.4 GB if read whole; memory-mapped, every page a question touched stayed resident).
+        vectors = RowFile(path / VECTORS)
+        if not (path / SPANS).exists():  # a generation from before the compact rows
+            return cls([tuple(r) for r in json.loads((path / ROWS).read_text(encoding="utf-8"))], vectors)
+        ids = json.loads((path / CHUNK_IDS).read_text(encoding="utf-8"))
+        spans = np.load(path / SPANS)
+        index = cls([], vectors)
+        index._index(ids, spans[:, 0], np.ascontiguousarray(spans[:, 1]), np.ascontiguousarray(spans[:, 2]))
+        return index
 
     def similarities(self, query: np.ndarray, chunk_id: str) -> dict[tuple[int, int], float]:
         """Cosine of the (unit) query vector with each sentence of a chunk, keyed by the sentence's offsets."""
         idx = self._by_chunk.get(chunk_id)
         if not idx or not self.vectors.size:
             return {}
-        sims = self.vectors[idx] @ query
-        return {(self.rows[i][1], self.rows[i][2]): float(s) for i, s in zip(idx, sims, strict=True)}
+        sims = self.vectors[list(idx)] @ query
+        return {(int(self._starts[i]), int(self._ends[i])): float(s) for i, s in zip(idx, sims, strict=True)}
+
+
+class RowFile:
+    """Rows of a 2-d ``.npy`` file read on demand with ``os.pread`` (thread-safe, nothing mapped): ``rows[list]``
+    gives the same array as ``np.load(path)[list]``; ``size`` and ``shape`` as the array's."""
+
+    def __init__(self, path: Path) -> None:
+        self._file = open(path, "rb", buffering=0)  # noqa: SIM115 - open as long as the index is
+        version = np.lib.format.read_magic(self._file)
+        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, fortran, dtype = read_header(self._file)
+        if fortran or len(shape) != 2:
+            raise ValueError(f"{path}: expected a C-ordered 2-d array, found shape {shape}")
+        self.shape: tuple[int, int] = shape
+        self.size = shape[0] * shape[1]
+        self.dtype = np.dtype(dtype)
+        self._offset = self._file.tell()
+        self._row_bytes = shape[1] * self.dtype.itemsize
+
+    def __getitem__(self, rows: list[int]) -> np.ndarray:
+        out = np.empty((len(rows), self.shape[1]), dtype=self.dtype)
+        if not out.size:
+            return out
+        fd, view = self._file.fileno(), memoryview(out).cast("B")
+        i = 0
+        while i < len(rows):  # one read per run of consecutive rows (a chunk's sentences are one run)
+            j = i + 1
+            while j < len(rows) and rows[j] == rows[j - 1] + 1:
+                j += 1
+            if rows[i] < 0 or rows[j - 1] >= self.shape[0]:
+                raise IndexError(f"rows {rows[i]}..{rows[j - 1]} outside 0..{self.shape[0] - 1}")
+            want = (j - i) * self._row_bytes
+            got = os.preadv(fd, [view[i * self._row_bytes : j * self._row_bytes]], self._offset + rows[i] * self._row_bytes)
+            if got != want:
+                raise OSError(f"{self._file.name}: short read ({got} of {want} bytes)")
+            i = j
+        return out
 
 
 def _normalise(m: np.ndarray) -> np.ndarray:

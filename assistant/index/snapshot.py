@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from assistant.errors import IndexNotFoundError
+from assistant.index.compact import ChunkCompactor
 from assistant.index.lexical import LexicalIndex
 from assistant.index.sentences import SentenceIndex
 from assistant.index.vector import VectorIndex
@@ -88,9 +89,10 @@ class Snapshot:
                 for line in fh:
                     doc = Document.model_validate_json(line)
                     documents[doc.meta.source] = doc
+            compact = ChunkCompactor()  # shared strings and fields-set: ~90 MB less at 100k chunks
             with open(gen_dir / "chunks.jsonl", encoding="utf-8") as fh:
                 for line in fh:
-                    chunk = Chunk.model_validate_json(line)
+                    chunk = compact(Chunk.model_validate_json(line))
                     chunks[chunk.id] = chunk
             lexical = LexicalIndex.load(gen_dir / "lexical")
             sentences = SentenceIndex.load(gen_dir / "sentences")

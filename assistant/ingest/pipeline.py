@@ -61,6 +61,8 @@ class IngestReport(BaseModel):
     chunks: int = 0
     embedded: int = 0  # texts that reached the embedding model (cache misses)
     seconds: float = 0.0
+    measures: int | None = None  # support measures in the generation's catalogue (None: it could not be built)
+    measures_error: str = ""  # why not, and what to do
 
 
 def file_sha256(path: Path) -> str:
@@ -251,6 +253,9 @@ def run_ingest(
             )
         if same_config and not (report.added or report.updated or report.removed):
             report.generation = pointer["generation"] if pointer else None
+            if pointer:  # the taxonomy (or LLM) may have changed since: the catalogue is rebuilt then
+                gen_dir = data_dir / GENERATIONS / pointer["generation"]
+                _catalogue(report, gen_dir, documents, all_chunks, pointer["generation"], settings)
             report.seconds = round(time.perf_counter() - started, 3)
             save_last_report(data_dir, report)
             return report
@@ -281,6 +286,7 @@ def run_ingest(
                 for s in sorted(documents)
             }
             write_json_atomic(tmp_dir / "manifest.json", {"config": config, "files": files_manifest})
+            _catalogue(report, tmp_dir, documents, all_chunks, generation, settings)
             tmp_dir.rename(gen_root / generation)
             if shared is not None:  # replicas on other machines fetch the files from the server
                 shared.publish(generation, gen_root / generation)
@@ -310,6 +316,25 @@ def run_ingest(
         report.seconds = round(time.perf_counter() - started, 3)
         save_last_report(data_dir, report)
         return report
+
+
+def _catalogue(
+    report: IngestReport, gen_dir: Path, documents: dict[str, Document], chunks: list[Chunk], generation: str,
+    settings: Settings,
+) -> None:
+    """The support-measures catalogue, derived from the documents like the lexical index and saved with them (the
+    server reads it on the first matching request). A catalogue that cannot be built (an invalid taxonomy file)
+    does not fail the ingest: the report says why, and matching says it again when asked."""
+    from assistant.match.catalogue import ensure_catalogue
+
+    try:
+        report.measures = ensure_catalogue(gen_dir, documents, chunks, generation, settings)
+    except AssistantError as exc:
+        report.measures, report.measures_error = None, f"{exc.message}（{exc.hint}）" if exc.hint else exc.message
+        log.warning("measures catalogue not built: %s", report.measures_error)
+    except OSError as exc:
+        report.measures, report.measures_error = None, f"政策措施目录无法写入（{exc}），首次匹配时再生成"
+        log.warning("measures catalogue not built: %s", report.measures_error)
 
 
 LAST_REPORT = "last-ingest.json"

@@ -89,6 +89,7 @@ def test_an_ingest_on_one_replica_is_served_by_the_other(tmp_path, chroma_server
 
         # B serves A's generation, fetched from the Chroma server into its own data dir
         assert (data_b / "generations" / first / "chunks.jsonl").is_file()
+        assert (data_b / "generations" / first / "measures.jsonl").is_file(), "the catalogue travels with it"
         before = ask(b, NEW_QUESTION)
         assert not any(c["source"] == NEW_DOC for c in before["citations"])
 

@@ -126,17 +126,21 @@ def test_kinds_targets_conditions_and_bodies(catalogue: Catalogue) -> None:
     assert "低空经济/航空航天" in lowair.targets.industries and lowair.kinds[0] == "场地/载体"
 
 
-def test_ids_are_stable_and_the_catalogue_is_cached_per_generation(catalogue: Catalogue, bot) -> None:
+def test_ids_are_stable_and_the_catalogue_is_saved_with_the_generation(catalogue: Catalogue, bot) -> None:
     snap = bot.snapshot()
     taxonomy = load_taxonomy(bot.settings)
     rebuilt = build_catalogue(snap.documents, list(snap.chunks.values()), taxonomy, snap.generation)
     assert [m.model_dump() for m in rebuilt.measures] == [m.model_dump() for m in catalogue.measures]
     assert len({m.id for m in catalogue.measures}) == len(catalogue.measures)
     assert get_catalogue(bot) is catalogue, "served from memory"
-    cached = bot.settings.data_dir / GENERATIONS / snap.generation / CACHE_FILE
-    data = json.loads(cached.read_text(encoding="utf-8"))
-    assert data["generation"] == snap.generation and data["taxonomy"] == taxonomy.fingerprint
-    assert [m["id"] for m in data["measures"]] == [m.id for m in catalogue.measures]
+    saved = bot.settings.data_dir / GENERATIONS / snap.generation / CACHE_FILE
+    lines = saved.read_text(encoding="utf-8").splitlines()
+    header = json.loads(lines[0])
+    assert header["generation"] == snap.generation and header["taxonomy"] == taxonomy.fingerprint
+    assert header["count"] == len(catalogue.measures) == len(lines) - 1
+    rows = [json.loads(line) for line in lines[1:]]
+    assert [r["id"] for r in rows] == [m.id for m in catalogue.measures]
+    assert all("text" not in r for r in rows), "a measure's text is cut from its document when read"
 
 
 def test_filters(bot, catalogue: Catalogue) -> None:
