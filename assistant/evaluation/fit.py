@@ -290,7 +290,8 @@ def fit(
     held_out_models = [fit_logistic([x for x in samples if x.fold != k], SENTENCE_FEATURES, l2) for k in range(folds)]
     scored = [x for x in samples if x.fold >= 0]  # questions with a fold: held-out probabilities exist for them
     probs = [held_out_models[x.fold].prob(dict(zip(SENTENCE_FEATURES, x.x, strict=True))) for x in scored]
-    runner_ratio, runner_metrics = choose_runner_ratio(scored, probs)
+    runner_max = FittedScoring.model_fields["runner_max"].default  # the fitted file's, so the ratio fits its use
+    runner_ratio, runner_metrics = choose_runner_ratio(scored, probs, most=runner_max)
     for k in range(folds):
         held_out = held_out_models[k]
         provisional = FittedScoring(

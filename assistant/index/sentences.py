@@ -31,10 +31,8 @@ class SentenceIndex:
 
     def __init__(self, rows: list[tuple[str, int, int]], vectors: np.ndarray | RowFile) -> None:
         self.vectors = vectors  # float32, shape (len(rows), dim), L2-normalised
-        number: dict[str, int] = {}
-        chunk_no = np.asarray([number.setdefault(r[0], len(number)) for r in rows], dtype=np.int32)
-        self._index(list(number), chunk_no, np.asarray([r[1] for r in rows], dtype=np.int32),
-                    np.asarray([r[2] for r in rows], dtype=np.int32))
+        ids, spans = _numbered(rows)
+        self._index(ids, spans[:, 0], np.ascontiguousarray(spans[:, 1]), np.ascontiguousarray(spans[:, 2]))
 
     def _index(self, ids: list[str], chunk_no: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> None:
         """Row ``i`` is sentence ``starts[i]:ends[i]`` of chunk ``ids[chunk_no[i]]``."""
@@ -71,11 +69,9 @@ class SentenceIndex:
         path.mkdir(parents=True, exist_ok=True)
         rows = self.rows()
         (path / ROWS).write_text(json.dumps(rows), encoding="utf-8")
-        number: dict[str, int] = {}
-        spans = np.asarray([(number.setdefault(cid, len(number)), s, e) for cid, s, e in rows], dtype=np.int32)
-        ids = list(number)
+        ids, spans = _numbered(rows)
         (path / CHUNK_IDS).write_text(json.dumps(ids), encoding="utf-8")
-        np.save(path / SPANS, spans.reshape(-1, 3))
+        np.save(path / SPANS, spans)
         np.save(path / VECTORS, self.vectors)
 
     @classmethod
@@ -138,6 +134,14 @@ class RowFile:
                 raise OSError(f"{self._file.name}: short read ({got} of {want} bytes)")
             i = j
         return out
+
+
+def _numbered(rows: list[tuple[str, int, int]]) -> tuple[list[str], np.ndarray]:
+    """The rows' distinct chunk ids in first-seen order, and the rows as an int32 ``(n, 3)`` array of
+    ``(chunk number, start, end)`` — the compact form held in memory and saved as ``spans.npy``."""
+    number: dict[str, int] = {}
+    spans = np.asarray([(number.setdefault(cid, len(number)), s, e) for cid, s, e in rows], dtype=np.int32)
+    return list(number), spans.reshape(-1, 3)
 
 
 def _normalise(m: np.ndarray) -> np.ndarray:

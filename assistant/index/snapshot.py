@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 from assistant.errors import IndexNotFoundError
 from assistant.index.compact import ChunkCompactor
@@ -39,13 +41,21 @@ def read_pointer(data_dir: Path) -> dict | None:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def write_json_atomic(path: Path, data: object) -> None:
+@contextmanager
+def atomic_text(path: Path) -> Iterator[TextIO]:
+    """A text file written whole or not at all: written to ``<name>.tmp``, synced, then renamed into place, so a
+    reader sees the old file or the new one (and a crash leaves the old one)."""
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(data, fh, ensure_ascii=False, indent=1)
+        yield fh
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)
+
+
+def write_json_atomic(path: Path, data: object) -> None:
+    with atomic_text(path) as fh:
+        json.dump(data, fh, ensure_ascii=False, indent=1)
 
 
 def write_jsonl(path: Path, rows: list) -> None:

@@ -10,7 +10,6 @@ recur across measures (document titles, kinds, target names, evidence words …)
 from __future__ import annotations
 
 import json
-import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from assistant.index.snapshot import atomic_text
 from assistant.types import Document
 
 FILE = "measures.jsonl"
@@ -34,16 +34,12 @@ class CatalogueHeader(BaseModel):
 
 
 def write(path: Path, header: CatalogueHeader, measures: list[dict[str, Any]]) -> None:
-    """Atomically (a temporary file renamed into place): a reader sees the old file or the new one."""
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
+    """Atomically (``snapshot.atomic_text``): a reader sees the old file or the new one."""
+    with atomic_text(path) as fh:
         fh.write(header.model_dump_json() + "\n")
         for m in measures:
             fh.write(json.dumps({k: v for k, v in m.items() if k != "text"}, ensure_ascii=False, separators=(",", ":")))
             fh.write("\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
 
 
 def read_header(path: Path) -> CatalogueHeader | None:
