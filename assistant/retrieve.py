@@ -12,6 +12,7 @@ from assistant.answer.text import sentences
 from assistant.index.lexical import known_word
 from assistant.index.sentences import unit
 from assistant.index.snapshot import Snapshot
+from assistant.near_duplicates import Grouper, distinct_ranks
 from assistant.question import QuestionAnalysis, TermWeights, analyse, corpus_word_for, is_phrasing, weigh
 from assistant.rules import Rules, load_rules
 from assistant.settings import Settings
@@ -118,31 +119,42 @@ class HybridRetriever:
         allowed = self._allowed(filters)
         qa = analyse(query, self.rules)
         tw = weigh(qa, snap.lexical, self.synonyms(), self.rules)
-        lexical = snap.lexical.search(self.expand(query, qa), s.candidate_k, allowed)
+        # deeper lists than candidate_k when copies of one passage may fill them (near_duplicates.py)
+        depth = s.candidate_k * (s.duplicate_depth if s.duplicate_similarity <= 1.0 else 1)
+        lexical = snap.lexical.search(self.expand(query, qa), depth, allowed)
         vector: list[float] | None = None
-        if s.dense_mode == "adaptive" and self._lexically_complete(tw, lexical):
+        if s.dense_mode == "adaptive" and self._lexically_complete(tw, lexical[: s.candidate_k]):
             dense: list[tuple[str, float]] = []  # every salient term is already in BM25's top passages
         else:
             vector = self.embeddings.embed_query(query)
-            dense = snap.vector.search(vector, s.candidate_k, _where(filters))
+            dense = snap.vector.search(vector, depth, _where(filters))
 
         if allowed is not None:
             dense = [(cid, sim) for cid, sim in dense if cid in allowed]
+        dense = [(cid, sim) for cid, sim in dense if cid in snap.chunks]
+        lexical = [(cid, bm25) for cid, bm25 in lexical if cid in snap.chunks]
+        grouper = Grouper(lambda cid: snap.chunks[cid].text, s.duplicate_similarity, snap.grams)
+        dense_rows, lexical_rows = distinct_ranks([dense, lexical], grouper, s.candidate_k)
         fused: dict[str, Hit] = {}
-        for rank, (cid, sim) in enumerate(dense, 1):
-            if cid not in snap.chunks:
-                continue
-            hit = fused.setdefault(cid, Hit(chunk=snap.chunks[cid], score=0.0))
+        for group, _cid, sim, rank in dense_rows:
+            hit = fused.setdefault(group, Hit(chunk=snap.chunks[group], score=0.0))
             hit.score += s.dense_weight / (s.rrf_k + rank)
             hit.dense_score, hit.dense_rank = sim, rank
-        for rank, (cid, bm25) in enumerate(lexical, 1):
-            if cid not in snap.chunks:
-                continue
-            hit = fused.setdefault(cid, Hit(chunk=snap.chunks[cid], score=0.0))
+        for group, _cid, bm25, rank in lexical_rows:
+            hit = fused.setdefault(group, Hit(chunk=snap.chunks[group], score=0.0))
             hit.score += s.lexical_weight / (s.rrf_k + rank)
             hit.lexical_score, hit.lexical_rank = bm25, rank
-        hits = [self.without_instructions(h) for h in sorted(fused.values(), key=lambda h: h.score, reverse=True)[:top_k]]
+        ranked = sorted(fused.values(), key=lambda h: h.score, reverse=True)[:top_k]
+        hits = [self.without_instructions(self.with_copies(h, grouper)) for h in ranked]
+        dense = dense[: s.candidate_k]
         return Retrieval(query, hits, self.gate(qa, tw, hits, dense), qa, tw, unit(vector) if vector is not None else None)
+
+    def with_copies(self, hit: Hit, grouper: Grouper) -> Hit:
+        """``hit`` with the other documents that hold a near duplicate of its passage (``also_in``)."""
+        head = hit.chunk.id
+        sources = {self.snapshot.chunks[c].source for c, g in grouper.group.items() if g == head and c != head}
+        sources.discard(hit.chunk.source)
+        return hit.model_copy(update={"also_in": sorted(sources)}) if sources else hit
 
     def without_instructions(self, hit: Hit) -> Hit:
         """``hit`` with its instruction-like sentences (``gate.instruction``: prompt injection) blanked, so neither

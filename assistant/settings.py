@@ -67,6 +67,16 @@ class Settings(BaseSettings):
     top_k: int = Field(default=5, ge=1, le=50, description="Passages returned per question (contexts).")
     candidate_k: int = Field(default=20, ge=1, le=200, description="Candidates per retriever before fusion.")
     rrf_k: int = Field(default=60, description="Reciprocal-rank-fusion constant.")
+    duplicate_similarity: float = Field(
+        default=0.8, ge=0.5, le=1.01,
+        description="Candidates whose character 4-gram Jaccard similarity reaches this count as one passage in rank "
+        "fusion (Hit.also_in lists the other documents); 1.01 turns it off (assistant/near_duplicates.py).",
+    )
+    duplicate_depth: int = Field(
+        default=4, ge=1, le=10,
+        description="Each retriever returns candidate_k × this, so that candidate_k distinct passages remain when "
+        "copies of one passage fill its list.",
+    )
     dense_mode: Literal["always", "adaptive"] = Field(
         default="adaptive",
         description="adaptive: skip the query embedding when BM25's top passages already hold most of the question (see dense_skip_coverage).",

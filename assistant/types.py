@@ -99,6 +99,7 @@ class Hit(BaseModel):
     lexical_score: float | None = None  # BM25
     dense_rank: int | None = None
     lexical_rank: int | None = None
+    also_in: list[str] = Field(default_factory=list)  # documents holding a near duplicate of this passage
 
 
 class Citation(BaseModel):
@@ -114,6 +115,8 @@ class Citation(BaseModel):
     effective_date: str | None = None
     expiry_date: str | None = None
     status: list[str] | None = None
+    # other documents holding a near duplicate of the cited passage (retrieval counted them once)
+    also_in: list[str] | None = None
 
 
 class Context(BaseModel):
@@ -123,6 +126,13 @@ class Context(BaseModel):
     section: str
     text: str
     score: float
+    also_in: list[str] | None = None  # documents holding a near duplicate of this passage (retrieval counted once)
+
+    @classmethod
+    def of(cls, hit: Hit, rank: int) -> Context:
+        c = hit.chunk
+        return cls(rank=rank, chunk_id=c.id, source=c.source, section=c.section, text=c.text,
+                   score=round(hit.score, 6), also_in=list(hit.also_in) or None)
 
 
 class Answer(BaseModel):

@@ -223,6 +223,9 @@ function openCitation(cite, contexts) {
   $("#cite-date").textContent = cite.date || "（无）";
   $("#cite-section").textContent = cite.section || "（文件开头/落款）";
   $("#cite-source").textContent = cite.source || "";
+  const also = cite.also_in || [];  // other documents with a near duplicate of this passage
+  $("#cite-also").textContent = also.join("、");
+  $("#cite-also").hidden = $("#cite-also-label").hidden = also.length === 0;
   $("#cite-quote").textContent = cite.quote;
   const ctx = (contexts || []).find((c) => c.chunk_id === cite.chunk_id);
   const wrap = $("#cite-context-wrap");

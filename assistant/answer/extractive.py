@@ -96,10 +96,7 @@ class ExtractiveAnswerer:
     # ---- public -------------------------------------------------------------------------------------
     def answer(self, question: str, retrieval: Retrieval, documents: dict[str, Document]) -> Answer:
         hits = retrieval.hits
-        contexts = [
-            Context(rank=i, chunk_id=h.chunk.id, source=h.chunk.source, section=h.chunk.section, text=h.chunk.text, score=round(h.score, 6))
-            for i, h in enumerate(hits, 1)
-        ]
+        contexts = [Context.of(h, i) for i, h in enumerate(hits, 1)]
         if not hits:
             return self._refuse(question, retrieval, contexts)
         ctx = self.context(question, retrieval, documents)
@@ -170,7 +167,9 @@ class ExtractiveAnswerer:
         answer_text, citations = verify(draft.text, draft.citations, documents)
         if not citations:
             return self._refuse(question, retrieval, contexts)
+        copies = {c.chunk_id: c.also_in for c in contexts if c.also_in}
         citations = [with_policy(c, documents) for c in citations]
+        citations = [c.model_copy(update={"also_in": copies[c.chunk_id]}) if c.chunk_id in copies else c for c in citations]
         return Answer(question=question, answer=answer_text, grounded=True, citations=citations, contexts=contexts)
 
     # ---- refusal ------------------------------------------------------------------------------------

@@ -87,6 +87,5 @@ class LLMAnswerer:
         answer_text, checked = verify(text, citations, documents)
         if not checked:
             return self.fallback.answer(question, retrieval, documents)
-        contexts = [Context(rank=i, chunk_id=h.chunk.id, source=h.chunk.source, section=h.chunk.section,
-                            text=h.chunk.text, score=round(h.score, 6)) for i, h in enumerate(retrieval.hits, 1)]
+        contexts = [Context.of(h, i) for i, h in enumerate(retrieval.hits, 1)]
         return Answer(question=question, answer=answer_text, grounded=True, citations=checked, contexts=contexts)

@@ -43,11 +43,7 @@ class System(Protocol):
 
 
 def contexts_from_hits(hits: list[Hit]) -> list[Context]:
-    return [
-        Context(rank=i, chunk_id=h.chunk.id, source=h.chunk.source, section=h.chunk.section, text=h.chunk.text,
-                score=round(h.score, 6))
-        for i, h in enumerate(hits, 1)
-    ]
+    return [Context.of(h, i) for i, h in enumerate(hits, 1)]
 
 
 def _ms(t0: float) -> float:

@@ -19,6 +19,7 @@ from assistant.index.compact import ChunkCompactor
 from assistant.index.lexical import LexicalIndex
 from assistant.index.sentences import SentenceIndex
 from assistant.index.vector import VectorIndex
+from assistant.near_duplicates import GramCache
 from assistant.types import Chunk, Document
 
 if TYPE_CHECKING:
@@ -76,6 +77,7 @@ class Snapshot:
     vector: VectorIndex
     order: list[str] = field(default_factory=list)  # chunk ids in document order
     sentences: SentenceIndex | None = None  # sentence vectors (None for generations built before them)
+    grams: GramCache = field(default_factory=GramCache)  # near-duplicate grouping's cache (near_duplicates.py)
 
     @classmethod
     def load(

@@ -1,0 +1,149 @@
+"""Near-duplicate passages count once in retrieval.
+
+A policy library repeats itself: a district forwards a municipal notice (转发), the same measures are re-issued
+year after year under a new 文号, a 申报通知 copies its 若干措施 item by item. Counted one by one, the copies of
+one paragraph fill both retrievers' candidate lists, and the passage that answers — often the only other one
+on the subject — never reaches the top-k. Peers (RAGFlow, QAnything) de-duplicate retrieved passages for the
+same reason.
+
+So candidates are grouped before rank fusion: a group's rank in a retriever's list counts distinct groups, not
+copies, and the group is one hit — its first candidate stands for it, the other copies' documents are listed in
+``Hit.also_in`` so nothing found is hidden from the reader. With no duplicates every candidate is its own group
+and the ranking is the plain one.
+
+Two passages are near duplicates when the Jaccard similarity of their character 4-gram sets reaches the
+threshold (``Settings.duplicate_similarity``). Renumbered headings (三、 for 二、), a chunk that ends a few
+characters later (a signature line) or one sentence added to a paragraph stay above 0.8; two items of one list
+stay far below it. (Sampling the 4-grams to save time was tried: on passages of ~70 characters the estimate
+fell from 0.83 to 0.71 and copies stayed apart.)
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+
+import numpy as np
+
+SHINGLE = 4
+_SPACE = re.compile(r"\s+")
+
+
+_MIX = np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing: spreads the packed 4-grams over 64 bits
+
+
+def hashed_grams(text: str) -> np.ndarray:
+    """The character 4-grams of ``text`` without whitespace, each packed into 64 bits (16 per character: a
+    character beyond the BMP may collide, harmlessly) and hashed; unique and sorted, so the first few are a
+    min-hash sample."""
+    t = _SPACE.sub("", text)
+    cps = np.frombuffer(t.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64) & np.uint64(0xFFFF)
+    if len(cps) < SHINGLE:
+        cps = np.concatenate([cps, np.zeros(SHINGLE - len(cps), dtype=np.uint64)]) if len(cps) else cps
+    if not len(cps):
+        return cps
+    packed = (cps[:-3] << np.uint64(48)) | (cps[1:-2] << np.uint64(32)) | (cps[2:-1] << np.uint64(16)) | cps[3:]
+    return np.unique(packed * _MIX)
+
+
+def overlap(a: np.ndarray, b: np.ndarray) -> float:
+    """Jaccard similarity of two ``hashed_grams`` arrays (unique, sorted)."""
+    if not len(a) or not len(b):
+        return 0.0
+    if min(len(a), len(b)) < 0.5 * max(len(a), len(b)):
+        return min(len(a), len(b)) / max(len(a), len(b))  # an upper bound, already far below any threshold used
+    inter = len(np.intersect1d(a, b, assume_unique=True))
+    return inter / (len(a) + len(b) - inter)
+
+
+class GramCache:
+    """``hashed_grams`` of recently retrieved chunks, by chunk id (one per index generation: ids name texts).
+    Bounded: at ~300 grams a passage, the default 4,096 entries hold ~10 MB."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self.size = size
+        self._grams: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, cid: str, text_of: Callable[[str], str]) -> np.ndarray:
+        with self._lock:
+            grams = self._grams.get(cid)
+            if grams is not None:
+                self._grams.move_to_end(cid)
+                return grams
+        grams = hashed_grams(text_of(cid))
+        with self._lock:
+            self._grams[cid] = grams
+            if len(self._grams) > self.size:
+                self._grams.popitem(last=False)
+        return grams
+
+
+class Grouper:
+    """Assigns each candidate chunk to the group of the first earlier candidate it nearly duplicates.
+
+    A candidate is compared only with the groups that share one of its ``ANCHORS`` smallest 4-grams (a min-hash
+    pre-filter): two sets with Jaccard ≥ 0.8 share each of those with probability ≥ 0.8, so a true copy is
+    missed with probability ≤ 0.2^ANCHORS, and the cost per candidate no longer grows with the groups."""
+
+    ANCHORS = 4
+
+    def __init__(self, text_of: Callable[[str], str], threshold: float, cache: GramCache | None = None) -> None:
+        self.text_of = text_of
+        self.threshold = threshold
+        self.cache = cache or GramCache(size=256)
+        self.marks: dict[str, np.ndarray] = {}  # group id -> its first candidate's 4-grams
+        self.by_anchor: dict[int, list[str]] = {}
+        self.group: dict[str, str] = {}  # chunk id -> the id of its group's first candidate
+
+    def add(self, cid: str) -> str:
+        if cid in self.group:
+            return self.group[cid]
+        if self.threshold > 1.0:
+            self.group[cid] = cid
+            return cid
+        mark = self.cache.get(cid, self.text_of)
+        anchors = mark[: self.ANCHORS].tolist()  # the smallest hashes
+        head = None
+        tried: set[str] = set()
+        for a in anchors:
+            for h in self.by_anchor.get(a, ()):
+                if h not in tried:
+                    tried.add(h)
+                    if overlap(mark, self.marks[h]) >= self.threshold:
+                        head = h
+                        break
+            if head is not None:
+                break
+        if head is None:
+            head = cid
+            self.marks[cid] = mark
+            for a in anchors:
+                self.by_anchor.setdefault(a, []).append(cid)
+        self.group[cid] = head
+        return head
+
+
+def distinct_ranks(
+    lists: list[list[tuple[str, float]]], grouper: Grouper, depth: int
+) -> list[list[tuple[str, str, float, int]]]:
+    """For each ranked list: (group id, chunk id, score, rank among distinct groups) for its first ``depth``
+    distinct groups, each group at its best-ranked copy. Candidates are grouped in interleaved rank order
+    (first of each list, then second …), so a group's id is its best-ranked copy over all lists; grouping stops
+    when every list has its ``depth`` groups."""
+    out: list[list[tuple[str, str, float, int]]] = [[] for _ in lists]
+    seen: list[set[str]] = [set() for _ in lists]
+    for i in range(max((len(x) for x in lists), default=0)):
+        if all(len(rows) == depth or i >= len(ranked) for rows, ranked in zip(out, lists, strict=True)):
+            break
+        for ranked, rows, groups in zip(lists, out, seen, strict=True):
+            if i >= len(ranked) or len(rows) == depth:
+                continue
+            cid, score = ranked[i]
+            g = grouper.add(cid)
+            if g not in groups:
+                groups.add(g)
+                rows.append((g, cid, score, len(rows) + 1))
+    return out
