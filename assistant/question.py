@@ -116,12 +116,12 @@ def straddling_word(term: str, question: str, lexical: LexicalIndex) -> str | No
         return None
     for a in range(max(0, pos - STRADDLE_CONTEXT), pos - 1):
         cand = question[a : pos + 1]
-        if _CJK.match(cand) and lexical.doc_freq(cand) > 0:
+        if _CJK.match(cand) and lexical.used(cand):
             return cand
     end = pos + len(term)
     for b in range(min(len(question), end + STRADDLE_CONTEXT), end + 1, -1):
         cand = question[pos + 1 : b]
-        if _CJK.match(cand) and lexical.doc_freq(cand) > 0:
+        if _CJK.match(cand) and lexical.used(cand):
             return cand
     return None
 
@@ -129,7 +129,7 @@ def straddling_word(term: str, question: str, lexical: LexicalIndex) -> str | No
 def corpus_word_for(term: str, question: str, lexical: LexicalIndex) -> str | None:
     """The corpus word a two-character jieba fragment was cut from (``straddling_word``), for a fragment the
     corpus never uses and the dictionary does not know; None for any other term."""
-    if len(term) != 2 or term.isascii() or in_dictionary(term) or lexical.doc_freq(term) > 0:
+    if len(term) != 2 or term.isascii() or in_dictionary(term) or lexical.used(term):
         return None
     return straddling_word(term, question, lexical)
 
@@ -146,14 +146,14 @@ def weigh(
     forms: dict[str, frozenset[str]] = {}
     for term in qa.terms:
         group = variants(term, synonyms)
-        unused = len(group) == 1 and lexical.doc_freq(term) == 0
+        unused = len(group) == 1 and not lexical.used(term)
         if unused:
             whole = corpus_word_for(term, qa.text, lexical)
             if whole is not None:  # '征求意见稿里' cut as 征求意见 / 稿里: the corpus's word is 征求意见稿
                 term, group, unused = whole, variants(whole, synonyms), False
         w = lexical.idf(term)
         parts = [term[i : i + 2] for i in range(len(term) - 1)] if unused and len(term) >= r.split_min_chars and not term.isascii() else []
-        if unused and is_phrasing(term, rules) and not any(lexical.doc_freq(p) for p in parts):
+        if unused and is_phrasing(term, rules) and not any(lexical.used(p) for p in parts):
             weights[term] = w * r.phrasing_weight
             forms[term] = group
             continue

@@ -119,22 +119,28 @@ class HybridRetriever:
         allowed = self._allowed(filters)
         qa = analyse(query, self.rules)
         tw = weigh(qa, snap.lexical, self.synonyms(), self.rules)
-        # deeper lists than candidate_k when copies of one passage may fill them (near_duplicates.py)
-        depth = s.candidate_k * (s.duplicate_depth if s.duplicate_similarity <= 1.0 else 1)
-        lexical = snap.lexical.search(self.expand(query, qa), depth, allowed)
+        # Near-duplicate passages count once (near_duplicates.py): BM25 scores every chunk anyway, so its list
+        # comes duplicate_depth times deeper at no cost; the dense list is fetched deeper only when it came back
+        # full of copies (fewer than candidate_k distinct passages).
+        grouping = s.duplicate_similarity <= 1.0
+        deep = s.candidate_k * (s.duplicate_depth if grouping else 1)
+        lexical = snap.lexical.search(self.expand(query, qa), deep, allowed)
         vector: list[float] | None = None
         if s.dense_mode == "adaptive" and self._lexically_complete(tw, lexical[: s.candidate_k]):
             dense: list[tuple[str, float]] = []  # every salient term is already in BM25's top passages
         else:
             vector = self.embeddings.embed_query(query)
-            dense = snap.vector.search(vector, depth, _where(filters))
+            dense = snap.vector.search(vector, s.candidate_k, _where(filters))
 
-        if allowed is not None:
-            dense = [(cid, sim) for cid, sim in dense if cid in allowed]
-        dense = [(cid, sim) for cid, sim in dense if cid in snap.chunks]
-        lexical = [(cid, bm25) for cid, bm25 in lexical if cid in snap.chunks]
         grouper = Grouper(lambda cid: snap.chunks[cid].text, s.duplicate_similarity, snap.grams)
-        dense_rows, lexical_rows = distinct_ranks([dense, lexical], grouper, s.candidate_k)
+        dense_rows, lexical_rows = distinct_ranks(
+            [self._known(dense, allowed), self._known(lexical, None)], grouper, s.candidate_k
+        )
+        if grouping and vector is not None and len(dense_rows) < s.candidate_k and len(dense) >= s.candidate_k:
+            dense = snap.vector.search(vector, deep, _where(filters))
+            dense_rows, lexical_rows = distinct_ranks(
+                [self._known(dense, allowed), self._known(lexical, None)], grouper, s.candidate_k
+            )
         fused: dict[str, Hit] = {}
         for group, _cid, sim, rank in dense_rows:
             hit = fused.setdefault(group, Hit(chunk=snap.chunks[group], score=0.0))
@@ -146,8 +152,13 @@ class HybridRetriever:
             hit.lexical_score, hit.lexical_rank = bm25, rank
         ranked = sorted(fused.values(), key=lambda h: h.score, reverse=True)[:top_k]
         hits = [self.without_instructions(self.with_copies(h, grouper)) for h in ranked]
-        dense = dense[: s.candidate_k]
+        dense = self._known(dense, allowed)[: s.candidate_k]
         return Retrieval(query, hits, self.gate(qa, tw, hits, dense), qa, tw, unit(vector) if vector is not None else None)
+
+    def _known(self, ranked: list[tuple[str, float]], allowed: set[str] | None) -> list[tuple[str, float]]:
+        """``ranked`` without ids the snapshot lacks (and, given ``allowed``, ids outside it)."""
+        chunks = self.snapshot.chunks
+        return [(cid, v) for cid, v in ranked if cid in chunks and (allowed is None or cid in allowed)]
 
     def with_copies(self, hit: Hit, grouper: Grouper) -> Hit:
         """``hit`` with the other documents that hold a near duplicate of its passage (``also_in``)."""
@@ -201,7 +212,7 @@ class HybridRetriever:
         union = "\n".join(texts)
         coverage = tw.cover(union)
         missing = [  # words no document uses — not a jieba fragment of one (征求意见稿里 → 稿里)
-            t for t in qa.terms if lex.doc_freq(t) == 0 and not is_phrasing(t, rules) and not tw.found(t) & tw.found(union)
+            t for t in qa.terms if not lex.used(t) and not is_phrasing(t, rules) and not tw.found(t) & tw.found(union)
             and corpus_word_for(t, qa.text, lex) is None
         ][: g.missing_terms_max]
         per_hit = [tw.cover(t) for t in texts]
@@ -225,7 +236,7 @@ class HybridRetriever:
             return any(qa.answer_pattern.search(x) and topic.cover(x) >= g.topic_sentence_factor * best_sent for x in sents if topic.cover(x) > 0)
 
         reason = ""
-        if any(is_place(t, rules) and lex.doc_freq(t) == 0 for t in qa.terms):
+        if any(is_place(t, rules) and not lex.used(t) for t in qa.terms):
             reason = "place"
         elif not any(passes(t) for t in answer_texts):
             reason = "answer_type" if qa.answer_type else "number"

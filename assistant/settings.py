@@ -68,14 +68,15 @@ class Settings(BaseSettings):
     candidate_k: int = Field(default=20, ge=1, le=200, description="Candidates per retriever before fusion.")
     rrf_k: int = Field(default=60, description="Reciprocal-rank-fusion constant.")
     duplicate_similarity: float = Field(
-        default=0.8, ge=0.5, le=1.01,
-        description="Candidates whose character 4-gram Jaccard similarity reaches this count as one passage in rank "
-        "fusion (Hit.also_in lists the other documents); 1.01 turns it off (assistant/near_duplicates.py).",
+        default=1.0, ge=0.5, le=1.01,
+        description="Candidates this similar count as one passage in rank fusion (Hit.also_in lists the other "
+        "documents): 1.0 = the same text up to whitespace and heading numbers (no cost); below 1 also near copies "
+        "by character 4-gram Jaccard, e.g. 0.8 (+~1 ms a question; see docs/benchmarks.md); 1.01 = off.",
     )
     duplicate_depth: int = Field(
         default=4, ge=1, le=10,
-        description="Each retriever returns candidate_k × this, so that candidate_k distinct passages remain when "
-        "copies of one passage fill its list.",
+        description="With duplicate grouping, BM25 returns candidate_k × this and the dense side is asked again for "
+        "as many when copies filled its candidate_k, so that candidate_k distinct passages remain.",
     )
     dense_mode: Literal["always", "adaptive"] = Field(
         default="adaptive",

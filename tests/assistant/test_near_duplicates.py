@@ -63,14 +63,14 @@ def test_without_duplicates_the_ranks_are_the_plain_ones(texts: list[str], depth
     assert [(g, c, rank) for g, c, _s, rank in rows] == [(c, c, i) for i, (c, _s) in enumerate(ranked[:depth], 1)]
 
 
-def test_cache_is_bounded_and_returns_the_same_grams() -> None:
+def test_cache_is_bounded_and_returns_the_same_marks() -> None:
     cache = GramCache(size=2)
     texts = {"a": ITEM, "b": "乙" * 10, "c": "丙" * 10}
     first = cache.get("a", texts.__getitem__)
     assert cache.get("a", texts.__getitem__) is first
     cache.get("b", texts.__getitem__)
     cache.get("c", texts.__getitem__)
-    assert len(cache._grams) == 2 and "a" not in cache._grams
+    assert len(cache._marks) == 2 and "a" not in cache._marks
 
 
 def _notice(n: int, issuer: str) -> str:
@@ -115,3 +115,10 @@ def test_copies_of_one_paragraph_no_longer_push_the_answer_out(tmp_path: Path, s
     for cite in answer.citations:
         if cite.chunk_id == context.chunk_id:
             assert cite.also_in == context.also_in
+
+
+def test_exact_mode_groups_renumbered_copies_only() -> None:
+    """1.0 (the default): the same text up to whitespace and heading numbers; a changed word stays apart."""
+    texts = {"a": "二、支持企业创新\n" + ITEM, "b": "五、支持企业创新\n 4." + ITEM[2:], "c": ITEM.replace("区级", "市级")}
+    g = Grouper(texts.__getitem__, 1.0)
+    assert [g.add(c) for c in "abc"] == ["a", "a", "c"]

@@ -70,3 +70,19 @@ def test_the_gate_lists_no_fragment_as_missing(tmp_path) -> None:  # noqa: ANN00
     hit = Hit(chunk=next(iter(corpus.chunks.values())), score=1.0)
     gate = retriever.gate(qa, tw, [hit], [])
     assert "稿里" not in gate.missing_terms and "国家级" in gate.missing_terms
+
+
+def test_doc_freq_is_exact_for_small_counts_and_close_past_the_sample_size() -> None:
+    """Past DF_EXACT candidate texts doc_freq counts an even sample (a frequent term in a large library);
+    used() stays exact, so a term in one text of many is still found."""
+    from assistant.index.lexical import DF_EXACT
+
+    n = 3 * DF_EXACT
+    texts = [("企业申报补贴" if i % 3 else "个人申报奖励") + f"第{i}号" for i in range(n)]
+    texts[n - 1] += "人工智能"
+    lex = LexicalIndex.build([f"c{i}" for i in range(n)], texts)
+    exact = sum("企业" in t for t in texts)
+    assert abs(lex.doc_freq("企业") - exact) <= 0.02 * exact
+    assert lex.doc_freq("申报") == n  # every text: the sample scales to the count
+    assert lex.doc_freq("人工智能") == 1 and lex.used("人工智能")
+    assert not lex.used("量子") and lex.doc_freq("量子") == 0
