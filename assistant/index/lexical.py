@@ -21,6 +21,7 @@ import numpy as np
 from assistant.rules import LexicalRules, default_rules
 
 DF_EXACT = 4096  # doc_freq counts exactly up to this many candidate texts, then on an even sample of them
+TERM_CACHE_MAX = 100_000  # doc_freq / used answers kept per index (~10 MB), then the caches start over
 _TOKEN_OK = re.compile(r"[\w\u4e00-\u9fff]")
 
 log = logging.getLogger(__name__)
@@ -269,13 +270,17 @@ class LexicalIndex:
         chunks) counted on an even sample of them and scaled, which moves its IDF by < 0.01 and saves ~10 ms a
         new term. ``used`` stays exact."""
         term = term.lower()
-        if term not in self._df_cache:
+        known = self._df_cache.get(term)
+        if known is None:
             candidates = self.chars.candidates(term) if self.chars is not None else np.arange(len(self.texts))
             step = max(1, -(-len(candidates) // DF_EXACT))  # ceil: 1 while there are at most DF_EXACT
             sample = candidates[::step].tolist()
             found = sum(map(str.__contains__, map(self.texts.__getitem__, sample), repeat(term)))
-            self._df_cache[term] = found if step == 1 else round(found * len(candidates) / len(sample))
-        return self._df_cache[term]
+            if len(self._df_cache) >= TERM_CACHE_MAX:  # a long-running server meets ever new terms: start over
+                self._df_cache.clear()
+            known = found if step == 1 else round(found * len(candidates) / len(sample))
+            self._df_cache[term] = known
+        return known
 
     def used(self, term: str) -> bool:
         """Does any chunk's text contain ``term``? (``doc_freq(term) > 0``, stopping at the first text.)"""
@@ -283,11 +288,14 @@ class LexicalIndex:
         known = self._df_cache.get(term)
         if known is not None:
             return known > 0
-        if term not in self._used:
+        used = self._used.get(term)
+        if used is None:
             candidates = self.chars.candidates(term) if self.chars is not None else None
             pool: Iterable[str] = self.texts if candidates is None else map(self.texts.__getitem__, candidates.tolist())
-            self._used[term] = any(map(str.__contains__, pool, repeat(term)))
-        return self._used[term]
+            if len(self._used) >= TERM_CACHE_MAX:
+                self._used.clear()
+            used = self._used[term] = any(map(str.__contains__, pool, repeat(term)))
+        return used
 
     def idf(self, term: str) -> float:
         n = len(self.texts)
