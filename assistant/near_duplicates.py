@@ -21,18 +21,15 @@ fell from 0.83 to 0.71 and copies stayed apart.)
 from __future__ import annotations
 
 import re
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Generic, TypeVar
 
 import numpy as np
 
 from assistant.ingest.headings import HEADING_KINDS
+from assistant.recent import Recent
 
 SHINGLE = 4
-V = TypeVar("V")
 BOTTOM = 16  # bottom-k sketch size
 BOTTOM_SHARED = 8  # hashes two bottom-k sketches must share before the exact comparison
 _SPACE = re.compile(r"\s+")
@@ -89,41 +86,13 @@ class Mark:
         return cls(grams, frozenset(grams[:BOTTOM].tolist()))
 
 
-class _Recent(Generic[V]):
-    """A thread-safe least-recently-used map of at most ``size`` entries."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._items: OrderedDict[str, V] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: str, make: Callable[[], V]) -> V:
-        with self._lock:
-            value = self._items.get(key)
-            if value is not None:
-                self._items.move_to_end(key)
-                return value
-        value = make()
-        with self._lock:
-            self._items[key] = value
-            if len(self._items) > self.size:
-                self._items.popitem(last=False)
-        return value
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._items
-
-
 class GramCache:
     """``Mark``s and ``exact_key``s of recently retrieved chunks, by chunk id (one per index generation: ids name
     texts). Bounded: at ~300 grams a passage, the default 4,096 marks hold ~12 MB; keys are kept for 4× as many."""
 
     def __init__(self, size: int = 4096) -> None:
-        self._marks: _Recent[Mark] = _Recent(size)
-        self._keys: _Recent[int] = _Recent(4 * size)
+        self._marks: Recent[Mark] = Recent(size)
+        self._keys: Recent[int] = Recent(4 * size)
 
     def key(self, cid: str, text_of: Callable[[str], str]) -> int:
         return self._keys.get(cid, lambda: exact_key(text_of(cid)))

@@ -5,11 +5,11 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import threading
-from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
 
+from assistant.recent import Recent
 from embeddings.base import PolicyEmbeddings
 
 
@@ -20,8 +20,7 @@ class CachedEmbeddings(PolicyEmbeddings):
         self.inner = inner
         self._path = path
         self._lock = threading.Lock()
-        self._queries: OrderedDict[str, list[float]] = OrderedDict()
-        self._query_cache_size = query_cache_size
+        self._queries: Recent[list[float]] = Recent(query_cache_size)
         self.embedded_texts = 0  # how many texts reached the model (tests and the ingest report read it)
         self._db: sqlite3.Connection | None = None
 
@@ -76,17 +75,7 @@ class CachedEmbeddings(PolicyEmbeddings):
         return [found[k] for k in keys]
 
     def embed_query(self, text: str) -> list[float]:
-        with self._lock:
-            hit = self._queries.get(text)
-            if hit is not None:
-                self._queries.move_to_end(text)
-                return hit
-        vector = self.inner.embed_query(text)
-        with self._lock:
-            self._queries[text] = vector
-            if len(self._queries) > self._query_cache_size:
-                self._queries.popitem(last=False)
-        return vector
+        return self._queries.get(text, lambda: self.inner.embed_query(text))
 
     def warm_up(self) -> None:
         self.inner.warm_up()
