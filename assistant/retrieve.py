@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -184,9 +185,13 @@ class HybridRetriever:
         )
         return tw.cover(top) >= self.settings.dense_skip_coverage
 
-    def synonyms(self) -> dict[str, frozenset[str]]:
-        extra = self.settings.corpus_dir / "synonyms.txt"
+    @cached_property
+    def _synonyms(self) -> dict[str, frozenset[str]]:
+        extra = self.settings.corpus_dir / "synonyms.txt"  # looked for once per retriever (one per question)
         return load_synonyms(str(extra) if extra.exists() else None)
+
+    def synonyms(self) -> dict[str, frozenset[str]]:
+        return self._synonyms
 
     def expand(self, query: str, qa: QuestionAnalysis) -> str:
         """The query plus synonyms of its salient terms (for BM25)."""
