@@ -44,10 +44,10 @@ def hashed_grams(text: str) -> np.ndarray:
     min-hash sample."""
     t = _SPACE.sub("", text)
     cps = np.frombuffer(t.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64) & np.uint64(0xFFFF)
-    if len(cps) < SHINGLE:
-        cps = np.concatenate([cps, np.zeros(SHINGLE - len(cps), dtype=np.uint64)]) if len(cps) else cps
     if not len(cps):
         return cps
+    if len(cps) < SHINGLE:  # a text shorter than a gram is one gram, zero-padded
+        cps = np.concatenate([cps, np.zeros(SHINGLE - len(cps), dtype=np.uint64)])
     packed = (cps[:-3] << np.uint64(48)) | (cps[1:-2] << np.uint64(32)) | (cps[2:-1] << np.uint64(16)) | cps[3:]
     return np.unique(packed * _MIX)
 

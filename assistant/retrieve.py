@@ -134,14 +134,12 @@ class HybridRetriever:
             dense = snap.vector.search(vector, s.candidate_k, _where(filters))
 
         grouper = Grouper(lambda cid: snap.chunks[cid].text, s.duplicate_similarity, snap.grams)
-        dense_rows, lexical_rows = distinct_ranks(
-            [self._known(dense, allowed), self._known(lexical, None)], grouper, s.candidate_k
-        )
-        if grouping and vector is not None and len(dense_rows) < s.candidate_k and len(dense) >= s.candidate_k:
-            dense = snap.vector.search(vector, deep, _where(filters))
-            dense_rows, lexical_rows = distinct_ranks(
-                [self._known(dense, allowed), self._known(lexical, None)], grouper, s.candidate_k
-            )
+        dense_full = len(dense) >= s.candidate_k  # came back full (before filtering): copies may have filled it
+        lexical, dense = self._known(lexical, None), self._known(dense, allowed)
+        dense_rows, lexical_rows = distinct_ranks([dense, lexical], grouper, s.candidate_k)
+        if grouping and vector is not None and dense_full and len(dense_rows) < s.candidate_k:
+            dense = self._known(snap.vector.search(vector, deep, _where(filters)), allowed)
+            dense_rows, lexical_rows = distinct_ranks([dense, lexical], grouper, s.candidate_k)
         fused: dict[str, Hit] = {}
         for group, _cid, sim, rank in dense_rows:
             hit = fused.setdefault(group, Hit(chunk=snap.chunks[group], score=0.0))
@@ -153,8 +151,7 @@ class HybridRetriever:
             hit.lexical_score, hit.lexical_rank = bm25, rank
         ranked = sorted(fused.values(), key=lambda h: h.score, reverse=True)[:top_k]
         hits = [self.without_instructions(self.with_copies(h, grouper)) for h in ranked]
-        dense = self._known(dense, allowed)[: s.candidate_k]
-        return Retrieval(query, hits, self.gate(qa, tw, hits, dense), qa, tw, unit(vector) if vector is not None else None)
+        return Retrieval(query, hits, self.gate(qa, tw, hits, dense[: s.candidate_k]), qa, tw, unit(vector) if vector is not None else None)
 
     def _known(self, ranked: list[tuple[str, float]], allowed: set[str] | None) -> list[tuple[str, float]]:
         """``ranked`` without ids the snapshot lacks (and, given ``allowed``, ids outside it)."""

@@ -9,12 +9,12 @@ import multiprocessing
 import os
 import re
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from functools import lru_cache
 from itertools import repeat
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -22,6 +22,7 @@ from assistant.rules import LexicalRules, default_rules
 
 DF_EXACT = 4096  # doc_freq counts exactly up to this many candidate texts, then on an even sample of them
 TERM_CACHE_MAX = 100_000  # doc_freq / used answers kept per index (~10 MB), then the caches start over
+V = TypeVar("V")
 _TOKEN_OK = re.compile(r"[\w\u4e00-\u9fff]")
 
 log = logging.getLogger(__name__)
@@ -199,6 +200,15 @@ class CharIndex:
         return np.flatnonzero(np.unpackbits(acc, count=self.n))
 
 
+def _remember(cache: dict[str, V], term: str, value: V) -> V:
+    """``cache[term] = value``, the cache starting over at ``TERM_CACHE_MAX`` (a long-running server meets ever
+    new terms)."""
+    if len(cache) >= TERM_CACHE_MAX:
+        cache.clear()
+    cache[term] = value
+    return value
+
+
 class LexicalIndex:
     def __init__(self, retriever: Any, ids: list[str], texts: list[str], chars: CharIndex | None = None) -> None:
         self.retriever = retriever
@@ -272,14 +282,11 @@ class LexicalIndex:
         term = term.lower()
         known = self._df_cache.get(term)
         if known is None:
-            candidates = self.chars.candidates(term) if self.chars is not None else np.arange(len(self.texts))
+            candidates = self._candidates(term)
             step = max(1, -(-len(candidates) // DF_EXACT))  # ceil: 1 while there are at most DF_EXACT
             sample = candidates[::step].tolist()
             found = sum(map(str.__contains__, map(self.texts.__getitem__, sample), repeat(term)))
-            if len(self._df_cache) >= TERM_CACHE_MAX:  # a long-running server meets ever new terms: start over
-                self._df_cache.clear()
-            known = found if step == 1 else round(found * len(candidates) / len(sample))
-            self._df_cache[term] = known
+            known = _remember(self._df_cache, term, found if step == 1 else round(found * len(candidates) / len(sample)))
         return known
 
     def used(self, term: str) -> bool:
@@ -290,12 +297,14 @@ class LexicalIndex:
             return known > 0
         used = self._used.get(term)
         if used is None:
-            candidates = self.chars.candidates(term) if self.chars is not None else None
-            pool: Iterable[str] = self.texts if candidates is None else map(self.texts.__getitem__, candidates.tolist())
-            if len(self._used) >= TERM_CACHE_MAX:
-                self._used.clear()
-            used = self._used[term] = any(map(str.__contains__, pool, repeat(term)))
+            pool = map(self.texts.__getitem__, self._candidates(term).tolist())
+            used = _remember(self._used, term, any(map(str.__contains__, pool, repeat(term))))
         return used
+
+    def _candidates(self, term: str) -> np.ndarray:
+        """Indexes of the texts worth the substring test (every text for a generation without the character
+        index)."""
+        return self.chars.candidates(term) if self.chars is not None else np.arange(len(self.texts))
 
     def idf(self, term: str) -> float:
         n = len(self.texts)
