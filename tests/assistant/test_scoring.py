@@ -379,3 +379,30 @@ def test_decision_l2_is_chosen_by_cross_validation() -> None:
     assert l2 <= 3.0 and losses["cv_logloss_l2_1"] < losses["cv_logloss_l2_100"]
     noise = [Sample(np.array([rng.normal(), rng.normal()]), float(rng.random() < 0.5), 1.0, i % 5) for i in range(300)]
     assert choose_l2(noise, ("a", "b"), 5)[0] == 100.0
+
+
+def _rows_at(probs: list[tuple[float, bool]]) -> list:
+    from assistant.evaluation.fit import DecisionRow
+
+    at = DECISION_FEATURES.index("p_best")
+    rows = []
+    for p, answerable in probs:
+        x = np.zeros(len(DECISION_FEATURES))
+        x[at] = np.log(p / (1 - p))  # the model below gives back p
+        rows.append(DecisionRow(x, answerable, near_miss=not answerable, correct=answerable))
+    return rows
+
+
+def test_the_threshold_is_the_middle_of_the_near_best_band_not_its_edge() -> None:
+    from assistant.evaluation.fit import choose_threshold
+
+    model = LinearModel(features=["p_best"], weights=[1.0], bias=0.0)
+    # answerable questions well above 0.6, unanswerable ones well below 0.3: every threshold in between is
+    # equally good, and the argmax's old tie rule took the band's lowest edge (0.30)
+    rows = _rows_at([(0.9, True)] * 20 + [(0.62, True)] * 2 + [(0.1, False)] * 10 + [(0.28, False)])
+    threshold, metrics = choose_threshold(model, rows)
+    assert 0.40 <= threshold <= 0.50, threshold
+    assert metrics["answered_answerable"] == 1.0 and metrics["refused_unanswerable"] == 1.0
+    # one more unanswerable question at the edge of the band moves the threshold a little, not across it
+    moved, _ = choose_threshold(model, rows + _rows_at([(0.45, False)]))
+    assert abs(moved - threshold) <= 0.1, (threshold, moved)
