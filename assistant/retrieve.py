@@ -232,10 +232,18 @@ class HybridRetriever:
                 return False
             if qa.answer_pattern is None:
                 return True
-            # The kind of answer asked for must stand in a sentence about the question's topic.
+            # The kind of answer asked for must stand in a sentence about the question's topic — or, for a kind
+            # with a ``window`` (contact details), next to one: a contact line never names the topic itself.
             sents = [sp.text for sp in sentences(text)]
-            best_sent = max((topic.cover(x) for x in sents), default=0.0)
-            return any(qa.answer_pattern.search(x) and topic.cover(x) >= g.topic_sentence_factor * best_sent for x in sents if topic.cover(x) > 0)
+            covers = [topic.cover(x) for x in sents]
+            floor = g.topic_sentence_factor * max(covers, default=0.0)
+            window = kind.window if kind else 0
+            for i, x in enumerate(sents):
+                if qa.answer_pattern.search(x):
+                    near = max(covers[max(0, i - window): i + window + 1])
+                    if near > 0 and near >= floor:
+                        return True
+            return False
 
         reason = ""
         if any(is_place(t, rules) and not lex.used(t) for t in qa.terms):

@@ -83,6 +83,9 @@ class AnswerType(_Strict):
     question: Regex
     passage: Regex
     type_words: Regex
+    # the kind may stand this many sentences either side of a sentence about the topic (a contact line sits
+    # next to the sentence about the application and never names the topic itself)
+    window: int = Field(default=0, ge=0, le=3)
 
 
 def _needs_group(pattern: re.Pattern[str]) -> re.Pattern[str]:

@@ -86,3 +86,49 @@ def test_code_reads_the_rules_it_is_given() -> None:
     custom = rules.model_copy(update={"question": q})
     assert "孵化器" not in analyse("孵化器有哪些？", custom).terms
     assert analyse("孵化器有哪些？", rules).terms  # the packaged rules are untouched
+
+
+PASSAGES = [
+    ("phone", "市科技局高新科  3328151  市科技局计划科", True),  # a 7-digit local number (smaller cities)
+    ("phone", "联系人:大数据处符云春 028-86261398", True),  # area code + 8 digits
+    ("phone", "联系电话:61421328-5068", True),  # with an extension
+    ("phone", "咨询电话：13912345678", True),  # a mobile number
+    ("phone", "项目编号 202312345678", False),  # part of a longer code, not a number to call
+    ("phone", "给予最高 500 万元的一次性奖励", False),
+    ("email", "电子邮箱:gxj409@126.com", True),
+    ("email", "请将电子版发送至指定邮箱", False),  # names the mailbox, gives no address
+    ("url", "网址(http://sf ms.szns.gov.cn)", True),
+    ("url", "请登录项目登记平台办理", False),
+    ("website", "从北京市人力资源和社会保障局官网查询下载", True),  # "哪个网站" may be answered by its name
+    ("fax", "传真：028-86261399", True),
+    ("fax", "联系电话：028-86261398", False),  # a phone number is not a fax number
+]
+
+
+@pytest.mark.parametrize(("kind", "text", "holds"), PASSAGES)
+def test_contact_kinds_know_their_answers(kind, text, holds) -> None:
+    answer_type = load_rules().question.answer_type(kind)
+    assert answer_type is not None
+    assert bool(answer_type.passage.search(text)) is holds
+
+
+@pytest.mark.parametrize(("question", "kind"), [
+    ("双创平台的申报材料电子版发到哪个邮箱？", "email"),
+    ("专项资金的网上申报平台网址是什么？", "url"),
+    ("评审结果会在哪个网站公示？", "website"),
+    ("大数据处的传真号是多少？", "fax"),
+    ("申报找谁联系？电话多少？", "phone"),
+])
+def test_contact_questions_ask_for_a_kind_a_quote_must_hold(question, kind) -> None:
+    rules = load_rules()
+    assert analyse(question, rules).answer_type == kind
+    assert kind in rules.answer.decision.required_types
+    # contact details stand beside the sentence about the topic, never in it
+    assert rules.question.answer_type(kind).window > 0
+
+
+def test_an_email_domain_is_not_a_web_address() -> None:
+    url = load_rules().question.answer_type("url")
+    assert url is not None
+    assert not url.passage.search("电子邮箱：gxj409@126.com")
+    assert url.passage.search("登录 sfms.szns.gov.cn 申报") and url.passage.search("见www.example.cn")

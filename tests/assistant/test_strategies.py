@@ -109,6 +109,11 @@ SENTENCE = [
     # an enumeration question takes the whole 一是/二是 run and the sentence introducing it
     ("保障措施主要包括哪几个方面？", (P_SAFEGUARD,), ("以下几个方面", "一是加强组织领导", "三是优化考核评估")),
     ("海外高层次人才资助最高多少？", (), NOTHING),  # no passages, no sentences
+    # asked for a phone number: the topic's sentence has none, so the line of the same document that holds one
+    # is quoted (a contact line names no topic, and would lose on topic words alone)
+    ("科技创新工作找谁咨询，电话多少？", (N_BODY, N_FOOT), "联系电话：12345678"),
+    # … but never another document's contact line: that is another office's number
+    ("人才引进找谁咨询，电话多少？", (P_TALENT, N_FOOT), "!12345678"),
 ]
 
 

@@ -188,6 +188,21 @@ def best_sentence(scored: list[Scored]) -> Scored:
     return max(scored, key=lambda s: s.score)
 
 
+def holding_asked_contact(ctx: AnswerContext, scored: list[Scored]) -> list[Scored]:
+    """The sentences holding contact details the question asks for: a kind of answer a quote must hold
+    (``decision.required_types``) that may stand beside the sentence about the topic (``window`` > 0: a phone
+    number, an address, an e-mail, a web address). Empty when the question asks for none.
+
+    Not amounts or dates: the sentence about the topic that lacks one means the documents do not give it, and a
+    figure from another sentence is another item's (the near miss that must be refused)."""
+    required = ctx.rules.answer.decision.required_types
+    kinds = {k.name for k in ctx.rules.question.answer_types if k.window > 0 and k.name in required}
+    asked = [pattern for kind, pattern in ctx.analysis.answer_kinds if kind in kinds]
+    if not asked:
+        return []
+    return [s for s in scored if not s.span.heading and any(p.search(s.span.text) for p in asked)]
+
+
 def runners_up(scored: list[Scored], best: Scored, groups: list[tuple[Hit, str]], ratio: float, most: int,
                limit: int) -> list[tuple[Hit, str]]:
     """Sentences of the best one's document that the fitted model rates nearly as likely to answer (p ≥
@@ -234,6 +249,13 @@ class SentenceStrategy:
         enumeration = ctx.analysis.enumeration
 
         best = best_sentence(scored)
+        contact = holding_asked_contact(ctx, [s for s in scored if s.hit.chunk.source == best.hit.chunk.source])
+        if contact and best not in contact:
+            # Asked for a phone number, an address, an e-mail …: a sentence without one is no answer, however well
+            # it matches the topic (the decision would refuse it), and the contact line names no topic. Quote the
+            # best line of the same document that holds one (another document's contact is another office's);
+            # the decision weighs it with that line's own confidence.
+            best = best_sentence(contact)
         erules = ctx.rules.answer.enumeration
         if enumeration and not any(item_number(s.span.text, erules) == 1 for s in scored if s.hit is best.hit):
             # A list question whose best sentence sits in a later chunk of a section (chunks of one section

@@ -1,0 +1,61 @@
+"""Contact questions on a notice in the shape offices hold, beside the shipped corpus: the contact block sits under
+the sentence about the application and names no topic; a smaller city's number has 7 digits. A contact detail the
+notice does not give (a fax, a web address) is refused, not answered with the line next to it."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import CORPUS, make_settings
+
+pytestmark = pytest.mark.slow
+
+NOTICE = """关于组织申报2026年某市工业设计中心的通知
+各县区工业和信息化局，有关企业：
+为推动工业设计发展，现组织申报2026年某市工业设计中心，有关事项通知如下：
+一、对认定的市级工业设计中心，给予一次性奖励30万元。
+二、请于2026年9月7日前将工业设计中心申报书一式三份及电子版报送市工业和信息化局科技科。
+联 系 人：李明星
+联系电话：3569409
+电子邮箱：gxj409@126.com
+某市工业和信息化局
+2026年8月1日
+"""
+
+
+@pytest.fixture(scope="module")
+def bot(tmp_path_factory, shared_embeddings):
+    from assistant.ingest.pipeline import run_ingest
+    from assistant.service import Assistant
+
+    root: Path = tmp_path_factory.mktemp("contact-questions")
+    corpus = root / "corpus"
+    corpus.mkdir()
+    for f in CORPUS.iterdir():
+        shutil.copyfile(f, corpus / f.name)
+    (corpus / "design-centre.txt").write_text(NOTICE, encoding="utf-8")
+    settings = make_settings(root / "data", corpus_dir=corpus)
+    run_ingest(settings, embeddings=shared_embeddings)
+    return Assistant(settings, embeddings=shared_embeddings)
+
+
+@pytest.mark.parametrize(("question", "want"), [
+    ("工业设计中心申报找谁联系？电话多少？", "3569409"),  # 7 digits, in a line that names no topic
+    ("工业设计中心申报书的电子版发到哪个邮箱？", "gxj409@126.com"),  # three lines below the topic sentence
+])
+def test_the_contact_block_answers_the_topic_above_it(bot, question, want) -> None:
+    a = bot.ask(question)
+    assert a.grounded, a.answer
+    assert want in a.answer and a.citations[0].source == "design-centre.txt", a.answer
+
+
+@pytest.mark.parametrize("question", [
+    "工业设计中心申报材料的传真号是多少？",  # the notice gives a phone number, no fax
+    "工业设计中心申报书模板从哪个网址下载？",  # and no web address
+])
+def test_a_contact_detail_the_notice_does_not_give_is_refused(bot, question) -> None:
+    a = bot.ask(question)
+    assert not a.grounded and a.citations == [], a.answer
