@@ -54,6 +54,8 @@ def analyse(question: str, rules: Rules | None = None) -> QuestionAnalysis:
     r = rules.question
     q = question.strip()
     meta = bool(r.meta_field.search(q)) and (bool(r.doc_level_field.search(q)) or bool(r.doc_words.search(q)))
+    if meta and r.cited_document is not None and r.cited_document.search(q):
+        meta = False  # about a document this one cites: answered from the sentence that cites it
     qa = QuestionAnalysis(text=q, enumeration=bool(r.enumeration.search(q)), metadata_field=meta)
     m = r.ordinal.search(q)
     if m:

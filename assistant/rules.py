@@ -103,6 +103,7 @@ class QuestionRules(_Strict):
     meta_field: Regex
     doc_words: Regex
     doc_level_field: Regex
+    cited_document: Regex | None = None  # the question is about a document this one cites (依据/转发…)
     answer_types: list[AnswerType]
     light_verbs: Words
     phrasing_weight: Factor

@@ -141,3 +141,15 @@ def test_the_name_part_of_a_place(place, name) -> None:
     from assistant.retrieve import place_name
 
     assert place_name(place) == name
+
+
+@pytest.mark.parametrize(("question", "metadata", "kind"), [
+    ("焦作转发的省工信委办公室通知文号是什么？", False, "doc_number"),  # a document this one forwards
+    ("鹤壁高企奖补依据的市级科技专项资金管理办法文号是什么？", False, "doc_number"),
+    ("天津市促进开发区改革和创新发展的实施方案是用哪个文号印发的？", True, None),  # its own 文号
+    ("它的文号是多少？", True, None),
+])
+def test_a_number_question_about_a_cited_document_is_not_about_this_one(question, metadata, kind) -> None:
+    qa = analyse(question, load_rules())
+    assert qa.metadata_field is metadata
+    assert qa.answer_type == kind
