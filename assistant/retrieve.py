@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-import jieba
 import numpy as np
 
 from assistant.answer.text import sentences
@@ -27,15 +26,6 @@ def is_place(term: str, rules: Rules | None = None) -> bool:
     """A dictionary word naming a district/city/province (rules ``gate.place``; not a segmentation artefact
     like '市和区')."""
     return bool((rules or load_rules()).gate.place.fullmatch(term)) and bool(known_word(term))
-
-
-def place_name(place: str) -> str:
-    """The name part of a place word, without its kind: 盘龙区 → 盘龙, 天津开发区 → 天津 (the first dictionary
-    sub-word that starts it); the place itself when it has none."""
-    for word in jieba.cut_for_search(place):
-        if len(word) >= 2 and len(word) < len(place) and place.startswith(word):
-            return word
-    return place
 
 
 @dataclass
@@ -256,8 +246,7 @@ class HybridRetriever:
             return False
 
         reason = ""
-        unknown_places = [t for t in qa.terms if is_place(t, rules) and not lex.used(t)]
-        if unknown_places:
+        if any(is_place(t, rules) and not lex.used(t) for t in qa.terms):
             reason = "place"
         elif not any(passes(t) for t in answer_texts):
             reason = "answer_type" if qa.answer_type else "number"
@@ -269,8 +258,5 @@ class HybridRetriever:
             coverage=round(coverage, 4),
             top_dense=round(top_dense, 4),
             missing_terms=missing,
-            # not even the place's name is in any document (盘龙区: no 盘龙 anywhere) — another jurisdiction; a place
-            # written another way (天津开发区 for 天津经济技术开发区) keeps its name
-            foreign_place=any(not lex.used(place_name(t)) for t in unknown_places),
             reason=reason or ("" if passed else "coverage"),
         )

@@ -157,4 +157,3 @@ class Gate(BaseModel):
     top_dense: float
     missing_terms: list[str] = Field(default_factory=list)
     reason: str = ""  # why it failed: coverage | number | place | answer_type
-    foreign_place: bool = False  # the question names a place whose name no document has: refused outright

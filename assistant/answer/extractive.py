@@ -143,8 +143,6 @@ class ExtractiveAnswerer:
         With the fitted decision, content answers (``DECIDED``) are decided on their evidence and the retrieval
         gate's verdict is one of its features; structure/metadata/ordinal answers still need the gate."""
         learned = ctx.fitted is not None
-        if ctx.gate is not None and ctx.gate.foreign_place:
-            return None  # another jurisdiction's question: no document names its place (rules: gate.place)
         for strategy in self.strategies:
             gate = ctx.gate
             if gate is not None and not gate.passed and not (learned and strategy.name in DECIDED):

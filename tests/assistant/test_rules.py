@@ -134,15 +134,6 @@ def test_an_email_domain_is_not_a_web_address() -> None:
     assert url.passage.search("登录 sfms.szns.gov.cn 申报") and url.passage.search("见www.example.cn")
 
 
-@pytest.mark.parametrize(("place", "name"), [
-    ("盘龙区", "盘龙"), ("天津开发区", "天津"), ("浦东新区", "浦东"), ("东湖高新区", "东湖"), ("上海", "上海"),
-])
-def test_the_name_part_of_a_place(place, name) -> None:
-    from assistant.retrieve import place_name
-
-    assert place_name(place) == name
-
-
 @pytest.mark.parametrize(("question", "metadata", "kind"), [
     ("焦作转发的省工信委办公室通知文号是什么？", False, "doc_number"),  # a document this one forwards
     ("鹤壁高企奖补依据的市级科技专项资金管理办法文号是什么？", False, "doc_number"),
