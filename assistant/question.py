@@ -62,7 +62,8 @@ def analyse(question: str, rules: Rules | None = None) -> QuestionAnalysis:
         qa.ordinal = cn_to_int(m.group(1)) or None
     qa.numbers = r.number.findall(q)
     if not meta:
-        qa.answer_kinds = [(kind.name, kind.passage) for kind in r.answer_types if kind.question.search(q)]
+        qa.answer_kinds = [(kind.name, kind.passage) for kind in r.answer_types
+                           if kind.question.search(q) and not (kind.unless and kind.unless.search(q))]
         if qa.answer_kinds:
             qa.answer_type, qa.answer_pattern = qa.answer_kinds[0]
     terms = [t for t in salient_terms(q, rules.lexical) if t not in r.frame_words and not r.meta_field.fullmatch(t)]

@@ -86,6 +86,8 @@ class AnswerType(_Strict):
     # the kind may stand this many sentences either side of a sentence about the topic (a contact line sits
     # next to the sentence about the application and never names the topic itself)
     window: int = Field(default=0, ge=0, le=3)
+    # the question pattern does not count where this matches (多少比例 asks for a rate, not an amount)
+    unless: Regex | None = None
 
 
 def _needs_group(pattern: re.Pattern[str]) -> re.Pattern[str]:

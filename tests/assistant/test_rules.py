@@ -144,3 +144,13 @@ def test_a_number_question_about_a_cited_document_is_not_about_this_one(question
     qa = analyse(question, load_rules())
     assert qa.metadata_field is metadata
     assert qa.answer_type == kind
+
+
+@pytest.mark.parametrize(("question", "kinds"), [
+    ("场地租金最高支持多少比例？", ["rate"]),  # 租金…多少 reads as an amount too: 多少比例 says it is a rate
+    ("基础研究的钱占研发经费的多大比例？", ["rate"]),
+    ("补贴比例和最高金额是多少？", ["amount", "rate"]),  # both asked: both kept
+    ("购房补贴最多给多少？", ["amount"]),
+])
+def test_a_rate_question_is_not_also_an_amount_question(question, kinds) -> None:
+    assert [k for k, _ in analyse(question, load_rules()).answer_kinds] == kinds
