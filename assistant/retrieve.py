@@ -219,8 +219,13 @@ class HybridRetriever:
         ][: g.missing_terms_max]
         per_hit = [tw.cover(t) for t in texts]
         best = max(per_hit)
-        answer_texts = [t for t, c in zip(texts, per_hit, strict=True) if c >= g.answer_passage_factor * best]
         kind = rules.question.answer_type(qa.answer_type)
+        answer_texts = [t for t, c in zip(texts, per_hit, strict=True) if c >= g.answer_passage_factor * best]
+        if kind is not None and kind.window:
+            # contact details: the best passage's document's other passages count too (its contact table)
+            top_source = hits[per_hit.index(best)].chunk.source
+            answer_texts += [t for t, h, c in zip(texts, hits, per_hit, strict=False)
+                             if h.chunk.source == top_source and c < g.answer_passage_factor * best]
         type_words = kind.type_words if kind else None
         topic = TermWeights(
             {t: w for t, w in tw.weights.items() if not (type_words and type_words.search(t))},

@@ -25,6 +25,21 @@ NOTICE = """关于组织申报2026年某市工业设计中心的通知
 2026年8月1日
 """
 
+# A crawled notice with no title line (its title falls back to the file name) and a contact table by district:
+# the table is a passage of its own that says little of the topic.
+TABLE_NOTICE = """各区科委，有关单位：
+为弘扬科学精神，普及科学知识，现开展2026年某市科普基地认定工作，有关事项通知如下：
+一、申报范围。在本市注册的科普场馆、科研院所、企业等单位均可申报科普基地。
+二、申报方式。申报单位通过网上平台在线提交科普基地认定申请表，并按要求上传证明材料。
+三、认定程序。各区初审受理后报市科委，市科委组织专家评审和实地考察，择优认定科普基地。
+四、支持政策。对新认定的科普基地，按规定给予运行经费补助，并纳入科普基地年度评估。
+五、其他事项。纸质材料报送至各区受理点，受理点地址和联系人见下表。
+区 | 受理地址 | 邮编 | 联系人 | 联系电话
+甲区 | 人民路1号 | 200001 | 张三 | 62001234
+乙区 | 解放路2号 | 200002 | 李四 | 62005678
+丙区 | 建设路3号 | 200003 | 王五 | 62009012
+"""
+
 
 @pytest.fixture(scope="module")
 def bot(tmp_path_factory, shared_embeddings):
@@ -37,6 +52,7 @@ def bot(tmp_path_factory, shared_embeddings):
     for f in CORPUS.iterdir():
         shutil.copyfile(f, corpus / f.name)
     (corpus / "design-centre.txt").write_text(NOTICE, encoding="utf-8")
+    (corpus / "science-base-2026.txt").write_text(TABLE_NOTICE, encoding="utf-8")
     settings = make_settings(root / "data", corpus_dir=corpus)
     run_ingest(settings, embeddings=shared_embeddings)
     return Assistant(settings, embeddings=shared_embeddings)
@@ -59,3 +75,9 @@ def test_the_contact_block_answers_the_topic_above_it(bot, question, want) -> No
 def test_a_contact_detail_the_notice_does_not_give_is_refused(bot, question) -> None:
     a = bot.ask(question)
     assert not a.grounded and a.citations == [], a.answer
+
+
+def test_a_contact_table_of_the_notice_answers_though_its_passage_says_little_of_the_topic(bot) -> None:
+    a = bot.ask("乙区的单位申报2026年科普基地认定，找哪位联系人、电话多少？")
+    assert a.grounded, a.answer
+    assert "62005678" in a.answer, a.answer
