@@ -154,3 +154,13 @@ def test_a_number_question_about_a_cited_document_is_not_about_this_one(question
 ])
 def test_a_rate_question_is_not_also_an_amount_question(question, kinds) -> None:
     assert [k for k, _ in analyse(question, load_rules()).answer_kinds] == kinds
+
+
+@pytest.mark.parametrize(("question", "enumeration"), [
+    ("要满足哪两个条件？", True),  # the question says how long the list is
+    ("下一步要做哪三方面工作？", True),
+    ("有哪些支持方式？", True),
+    ("哪个部门负责？", False),  # one thing asked
+])
+def test_a_question_that_names_the_lists_length_asks_for_the_list(question, enumeration) -> None:
+    assert analyse(question, load_rules()).enumeration is enumeration
