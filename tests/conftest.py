@@ -71,6 +71,24 @@ def make_settings(data_dir: Path, corpus_dir: Path = CORPUS, **overrides: object
     return Settings(corpus_dir=corpus_dir, data_dir=data_dir, **overrides).resolved()
 
 
+def bot_beside_shipped(root: Path, documents: dict[str, str], embeddings):
+    """An assistant over the shipped corpus plus ``documents`` (file name -> text), ingested under ``root``."""
+    import shutil
+
+    from assistant.ingest.pipeline import run_ingest
+    from assistant.service import Assistant
+
+    corpus = root / "corpus"
+    corpus.mkdir()
+    for f in CORPUS.iterdir():
+        shutil.copyfile(f, corpus / f.name)
+    for name, text in documents.items():
+        (corpus / name).write_text(text, encoding="utf-8")
+    settings = make_settings(root / "data", corpus_dir=corpus)
+    run_ingest(settings, embeddings=embeddings)
+    return Assistant(settings, embeddings=embeddings)
+
+
 @pytest.fixture(scope="session")
 def embedded_corpus_settings(tmp_path_factory: pytest.TempPathFactory, shared_embeddings):
     """Settings of an index built once per session from the shipped corpus (embedded Chroma, SQLite)."""

@@ -3,12 +3,9 @@ near miss (国家级 for the written 市级) is refused saying what the document
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import pytest
 
-from tests.conftest import CORPUS, make_settings
+from tests.conftest import bot_beside_shipped
 
 pytestmark = pytest.mark.slow
 
@@ -23,18 +20,7 @@ LINES = [
 
 @pytest.fixture(scope="module")
 def measures_bot(tmp_path_factory, shared_embeddings):
-    from assistant.ingest.pipeline import run_ingest
-    from assistant.service import Assistant
-
-    root: Path = tmp_path_factory.mktemp("four-lines")
-    corpus = root / "corpus"
-    corpus.mkdir()
-    for f in CORPUS.iterdir():
-        shutil.copyfile(f, corpus / f.name)
-    (corpus / "measures.txt").write_text("\n".join(LINES), encoding="utf-8")
-    settings = make_settings(root / "data", corpus_dir=corpus)
-    run_ingest(settings, embeddings=shared_embeddings)
-    return Assistant(settings, embeddings=shared_embeddings)
+    return bot_beside_shipped(tmp_path_factory.mktemp("four-lines"), {"measures.txt": "\n".join(LINES)}, shared_embeddings)
 
 
 def test_each_item_answers_with_its_own_figure(measures_bot) -> None:

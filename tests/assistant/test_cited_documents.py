@@ -3,12 +3,9 @@ not with the notice's own 文号 from its header — that would be a wrong 文�
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import pytest
 
-from tests.conftest import CORPUS, make_settings
+from tests.conftest import bot_beside_shipped
 
 pytestmark = pytest.mark.slow
 
@@ -26,18 +23,7 @@ NOTICE = """某市工业和信息化局文件
 
 @pytest.fixture(scope="module")
 def bot(tmp_path_factory, shared_embeddings):
-    from assistant.ingest.pipeline import run_ingest
-    from assistant.service import Assistant
-
-    root: Path = tmp_path_factory.mktemp("cited-documents")
-    corpus = root / "corpus"
-    corpus.mkdir()
-    for f in CORPUS.iterdir():
-        shutil.copyfile(f, corpus / f.name)
-    (corpus / "design-centre.txt").write_text(NOTICE, encoding="utf-8")
-    settings = make_settings(root / "data", corpus_dir=corpus)
-    run_ingest(settings, embeddings=shared_embeddings)
-    return Assistant(settings, embeddings=shared_embeddings)
+    return bot_beside_shipped(tmp_path_factory.mktemp("cited-documents"), {"design-centre.txt": NOTICE}, shared_embeddings)
 
 
 def test_the_cited_documents_number_comes_from_the_sentence_that_cites_it(bot) -> None:

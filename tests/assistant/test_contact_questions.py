@@ -4,12 +4,9 @@ notice does not give (a fax, a web address) is refused, not answered with the li
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import pytest
 
-from tests.conftest import CORPUS, make_settings
+from tests.conftest import bot_beside_shipped
 
 pytestmark = pytest.mark.slow
 
@@ -43,19 +40,7 @@ TABLE_NOTICE = """各区科委，有关单位：
 
 @pytest.fixture(scope="module")
 def bot(tmp_path_factory, shared_embeddings):
-    from assistant.ingest.pipeline import run_ingest
-    from assistant.service import Assistant
-
-    root: Path = tmp_path_factory.mktemp("contact-questions")
-    corpus = root / "corpus"
-    corpus.mkdir()
-    for f in CORPUS.iterdir():
-        shutil.copyfile(f, corpus / f.name)
-    (corpus / "design-centre.txt").write_text(NOTICE, encoding="utf-8")
-    (corpus / "science-base-2026.txt").write_text(TABLE_NOTICE, encoding="utf-8")
-    settings = make_settings(root / "data", corpus_dir=corpus)
-    run_ingest(settings, embeddings=shared_embeddings)
-    return Assistant(settings, embeddings=shared_embeddings)
+    return bot_beside_shipped(tmp_path_factory.mktemp("contact-questions"), {"design-centre.txt": NOTICE, "science-base-2026.txt": TABLE_NOTICE}, shared_embeddings)
 
 
 @pytest.mark.parametrize(("question", "want"), [
