@@ -66,3 +66,12 @@ def test_a_contact_table_of_the_notice_answers_though_its_passage_says_little_of
     a = bot.ask("乙区的单位申报2026年科普基地认定，找哪位联系人、电话多少？")
     assert a.grounded, a.answer
     assert "62005678" in a.answer, a.answer
+
+
+def test_an_offices_short_name_finds_its_full_name_in_a_signature(embedded_bot) -> None:
+    from assistant.synonyms import load_synonyms, variants
+
+    assert "科学技术委员会" in variants("科委", load_synonyms())  # the packaged table (assistant/data/synonyms.txt)
+    # the shipped reply's signature block writes 长宁区科学技术委员会, never 科委, above its contact line
+    a = embedded_bot.ask("长宁区科委的联系电话是多少？")
+    assert a.grounded and "22050980" in a.answer, a.answer
