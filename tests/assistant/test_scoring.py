@@ -249,11 +249,14 @@ def test_a_contradicted_qualifier_is_refused_saying_what_the_document_says() -> 
 
 
 def test_every_kind_of_answer_asked_for_must_be_in_the_quote() -> None:
-    """"给多少比例的补贴" asks for a rate as well as an amount: a quote with only an amount (a near miss's
-    other figure) is refused; one with both is answered."""
+    """"补贴比例和最高金额是多少" asks for a rate as well as an amount: a quote with only an amount (a near miss's
+    other figure) is refused; one with both is answered. ("给多少比例的补贴" asks for the rate alone: the amount
+    pattern's 补贴…多少 does not count there, ``AnswerType.unless``; its amount-only quote is refused too.)"""
     from assistant.question import analyse
 
-    question = "海外高层次人才资助给多少比例的补贴？"
+    rate_only = "海外高层次人才资助给多少比例的补贴？"
+    assert [k for k, _ in analyse(rate_only, RULES).answer_kinds] == ["rate"]
+    question = "海外高层次人才资助的补贴比例和最高金额是多少？"
     assert [k for k, _ in analyse(question, RULES).answer_kinds] == ["amount", "rate"]
     corpus = TinyCorpus.build()
     answer_all = LinearModel(features=[], weights=[], bias=10.0)
@@ -263,6 +266,7 @@ def test_every_kind_of_answer_asked_for_must_be_in_the_quote() -> None:
     answerer = ExtractiveAnswerer(Settings(), snapshot, {}, corpus.rules, fitted=fitted)  # type: ignore[arg-type]
     amount_only = answerer.answer(question, corpus.retrieval(question, f"{PLAN}#0"), corpus.documents)
     assert not amount_only.grounded  # the quote holds 100万元 but no rate
+    assert not answerer.answer(rate_only, corpus.retrieval(rate_only, f"{PLAN}#0"), corpus.documents).grounded
     both = "引进海外高层次人才，按投入的30%给予补贴，最高100万元资助。"
     corpus.chunks[f"{PLAN}#0"] = corpus.chunks[f"{PLAN}#0"].model_copy(update={"text": both})
     doc = corpus.documents[PLAN]
