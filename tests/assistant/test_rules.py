@@ -164,3 +164,12 @@ def test_a_rate_question_is_not_also_an_amount_question(question, kinds) -> None
 ])
 def test_a_question_that_names_the_lists_length_asks_for_the_list(question, enumeration) -> None:
     assert analyse(question, load_rules()).enumeration is enumeration
+
+
+@pytest.mark.parametrize(("question", "kind"), [
+    ("2023年认定新增的示范性科普场馆有几家？", "count"),  # 有几家 asks how many
+    ("一共计划认定多少家？", "count"),
+    ("是哪几家单位？", None),  # 哪几家 asks for the names
+])
+def test_how_many_is_a_count_question(question, kind) -> None:
+    assert analyse(question, load_rules()).answer_type == kind
