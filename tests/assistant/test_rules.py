@@ -173,3 +173,11 @@ def test_a_question_that_names_the_lists_length_asks_for_the_list(question, enum
 ])
 def test_how_many_is_a_count_question(question, kind) -> None:
     assert analyse(question, load_rules()).answer_type == kind
+
+
+def test_which_numbered_proposal_asks_for_a_number_the_quote_must_hold() -> None:
+    rules = load_rules()
+    qa = analyse("这份会办意见对应的是区政协第几号提案？", rules)
+    assert qa.answer_type == "item_number" and "item_number" in rules.answer.decision.required_types
+    assert qa.answer_pattern is not None and qa.answer_pattern.search("关于区政协第155144号提案的会办意见")
+    assert not qa.answer_pattern.search("我们将积极会同区文旅局进一步提升该区域的能级")
