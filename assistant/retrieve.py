@@ -220,12 +220,12 @@ class HybridRetriever:
         per_hit = [tw.cover(t) for t in texts]
         best = max(per_hit)
         kind = rules.question.answer_type(qa.answer_type)
-        answer_texts = [t for t, c in zip(texts, per_hit, strict=True) if c >= g.answer_passage_factor * best]
-        if kind is not None and kind.window:
-            # contact details: the best passage's document's other passages count too (its contact table)
-            top_source = hits[per_hit.index(best)].chunk.source
-            answer_texts += [t for t, h, c in zip(texts, hits, per_hit, strict=False)
-                             if h.chunk.source == top_source and c < g.answer_passage_factor * best]
+        window = kind.window if kind else 0
+        # the passages that may answer: those near the best one's coverage — and, for contact details (a kind with
+        # a window), every passage of the best one's document (its contact table)
+        top_source = hits[per_hit.index(best)].chunk.source
+        answer_texts = [t for t, h, c in zip(texts, hits[: len(texts)], per_hit, strict=True)
+                        if c >= g.answer_passage_factor * best or (window and h.chunk.source == top_source)]
         type_words = kind.type_words if kind else None
         topic = TermWeights(
             {t: w for t, w in tw.weights.items() if not (type_words and type_words.search(t))},
@@ -242,7 +242,6 @@ class HybridRetriever:
             sents = [sp.text for sp in sentences(text)]
             covers = [topic.cover(x) for x in sents]
             floor = g.topic_sentence_factor * max(covers, default=0.0)
-            window = kind.window if kind else 0
             for i, x in enumerate(sents):
                 if qa.answer_pattern.search(x):
                     near = max(covers[max(0, i - window): i + window + 1])

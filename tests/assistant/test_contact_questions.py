@@ -23,7 +23,8 @@ NOTICE = """关于组织申报2026年某市工业设计中心的通知
 """
 
 # A crawled notice with no title line (its title falls back to the file name) and a contact table by district:
-# the table is a passage of its own that says little of the topic.
+# the table is a passage of its own that says little of the topic. End to end, the district's row is answered; the
+# gate rule that lets such a table count (the best passage's document's passages) is pinned in test_gate.py.
 TABLE_NOTICE = """各区科委，有关单位：
 为弘扬科学精神，普及科学知识，现开展2026年某市科普基地认定工作，有关事项通知如下：
 一、申报范围。在本市注册的科普场馆、科研院所、企业等单位均可申报科普基地。
